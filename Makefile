@@ -1,0 +1,28 @@
+# Two commands for a fresh machine: `make demo` (the main job) and `make test` (lint + tests).
+# Both create .venv/ with Python 3.12 when it is missing.
+SHELL := /bin/bash
+VENV := .venv
+STAMP := $(VENV)/.installed
+OUT ?= outputs/demo
+
+.PHONY: demo test lint venv clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@py=$$(bash .ci/find-python312) || exit 1; \
+	  [ -x $(VENV)/bin/python ] || "$$py" -m venv $(VENV); \
+	  $(VENV)/bin/python -m pip install -q --upgrade pip && \
+	  $(VENV)/bin/python -m pip install -q -e '.[dev]' && touch $(STAMP)
+
+demo: $(STAMP)
+	HF_HUB_OFFLINE=1 $(VENV)/bin/cosmos-robotics demo --out $(OUT)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check cosmos_robotics tests benchmarks
+
+test: lint
+	HF_HUB_OFFLINE=1 $(VENV)/bin/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) outputs .pytest_cache
