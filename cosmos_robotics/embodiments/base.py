@@ -1,0 +1,225 @@
+"""What every embodiment adapter shares: presets, validation, and the pose-delta encode/decode pipeline.
+
+An adapter owns one Cosmos 3 action contract. ``encode_*`` turns robot data into the model-space chunk the model
+was trained on; ``decode`` turns a model-space chunk back into absolute poses (or joint targets) + gripper a robot
+can execute. Subclasses only say how their robot frame maps to the model frame and how their gripper is coded.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import numpy as np
+
+from cosmos_robotics import geometry
+from cosmos_robotics.embodiments.normalization import QuantileNormalizer
+from cosmos_robotics.errors import ActionContractError, ClampWarning, UnsupportedModeError
+
+
+class ActionMode(StrEnum):
+    FORWARD_DYNAMICS = "forward_dynamics"
+    INVERSE_DYNAMICS = "inverse_dynamics"
+    POLICY = "policy"
+
+
+ALL_MODES = (ActionMode.FORWARD_DYNAMICS, ActionMode.INVERSE_DYNAMICS, ActionMode.POLICY)
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Sampling settings the cookbook uses for an embodiment (the pipeline's own defaults are wrong for actions)."""
+
+    chunk_size: int
+    fps: float
+    resolution_tier: int
+    view_point: str
+    prompt: str
+    num_inference_steps: int = 30
+    guidance_scale: float = 1.0
+    flow_shift: float = 10.0
+
+
+@dataclass(frozen=True)
+class RobotCommand:
+    """A decoded chunk: absolute poses (``[T+1, 4, 4]``, pose 0 = the start) and/or joint targets, plus gripper."""
+
+    embodiment: str
+    frame: str
+    poses: np.ndarray | None = None
+    gripper: np.ndarray | None = None
+    joint_positions: np.ndarray | None = None
+
+    @property
+    def cartesian(self) -> np.ndarray:
+        """``[T+1, 6]`` = xyz (m) + scipy extrinsic xyz Euler angles (rad), the DROID cartesian layout."""
+        if self.poses is None:
+            raise ActionContractError(self.embodiment, "cartesian", "a pose-based command", "joint targets")
+        return np.concatenate([self.poses[:, :3, 3], geometry.matrix_to_euler_xyz(self.poses[:, :3, :3])], axis=1)
+
+    def to_json(self) -> dict:
+        out: dict = {"embodiment": self.embodiment, "frame": self.frame}
+        if self.poses is not None:
+            out["poses"] = self.poses.tolist()
+        if self.joint_positions is not None:
+            out["joint_positions"] = self.joint_positions.tolist()
+        if self.gripper is not None:
+            out["gripper"] = self.gripper.tolist()
+        return out
+
+
+def _describe(array: np.ndarray) -> str:
+    return f"shape {tuple(array.shape)} dtype {array.dtype}"
+
+
+@dataclass(frozen=True)
+class EmbodimentAdapter:
+    """Base of all adapters; concrete adapters are frozen dataclasses with class-level defaults."""
+
+    name: str
+    domain_name: str
+    action_dim: int
+    preset: Preset
+    modes: tuple[ActionMode, ...] = ALL_MODES
+    normalizer: QuantileNormalizer | None = None
+    description: str = ""
+    # Model outputs whose rot6d columns are further than this from orthonormal are rejected, not projected.
+    rot6d_tolerance: float = 0.2
+    extra: dict = field(default_factory=dict)
+
+    # -- validation -------------------------------------------------------------------------------------------
+    def check_mode(self, mode: str) -> ActionMode:
+        try:
+            resolved = ActionMode(mode)
+        except ValueError:
+            raise UnsupportedModeError(
+                f"[{self.name}] unknown mode {mode!r}; expected one of {[m.value for m in ActionMode]}"
+            ) from None
+        if resolved not in self.modes:
+            raise UnsupportedModeError(
+                f"[{self.name}] mode {resolved.value!r} is not offered; supported: {[m.value for m in self.modes]}"
+            )
+        return resolved
+
+    def as_array(self, value, what: str, shape: tuple[int | None, ...]) -> np.ndarray:
+        """Validate dtype (real numbers), rank, fixed dims and finiteness; return float64."""
+        array = np.asarray(value)
+        if array.dtype.kind not in "fiu":
+            raise ActionContractError(self.name, what, "a real-valued array", _describe(array))
+        expected = "[" + ", ".join("N" if s is None else str(s) for s in shape) + "]"
+        if array.ndim != len(shape) or any(s is not None and s != a for s, a in zip(shape, array.shape, strict=True)):
+            raise ActionContractError(self.name, what, f"shape {expected}", _describe(array))
+        if not np.isfinite(array).all():
+            bad = np.argwhere(~np.isfinite(array))[:3].tolist()
+            raise ActionContractError(self.name, what, "finite values", f"NaN/inf at indices {bad}")
+        return array.astype(np.float64)
+
+    def validate_model_actions(self, model_actions) -> np.ndarray:
+        """A model-space chunk of any length: ``[T, action_dim]`` finite reals."""
+        array = self.as_array(model_actions, "model-space actions", (None, self.action_dim))
+        if len(array) == 0:
+            raise ActionContractError(self.name, "model-space actions", "at least one row", "0 rows")
+        return array
+
+    def validate_chunk(self, model_actions) -> np.ndarray:
+        """A chunk for one model call: additionally no longer than the preset's chunk size."""
+        array = self.validate_model_actions(model_actions)
+        if len(array) > self.preset.chunk_size:
+            raise ActionContractError(
+                self.name, "action chunk length", f"<= {self.preset.chunk_size} rows (the preset chunk size)",
+                f"{len(array)} rows; split it into chunks (see world_models rollouts)",
+            )
+        return array
+
+    def check_range(self, values: np.ndarray, what: str, low: float, high: float, tol: float = 0.0) -> np.ndarray:
+        """Reject values outside [low - tol, high + tol]; values in the tolerance band are clipped with a warning."""
+        outside = (values < low - tol) | (values > high + tol)
+        if outside.any():
+            idx = np.argwhere(outside)[:3].tolist()
+            raise ActionContractError(
+                self.name, what, f"values in [{low}, {high}]",
+                f"min {values.min():.4g}, max {values.max():.4g} (first offending indices {idx})",
+            )
+        band = (values < low) | (values > high)
+        if band.any():
+            warnings.warn(
+                f"[{self.name}] {what}: clipped {int(band.sum())} values within {tol} of [{low}, {high}]",
+                ClampWarning, stacklevel=3,
+            )
+        return np.clip(values, low, high)
+
+    # -- normalization ----------------------------------------------------------------------------------------
+    def normalize(self, raw: np.ndarray) -> np.ndarray:
+        return raw if self.normalizer is None else self.normalizer.normalize(raw, self.name)
+
+    def denormalize(self, model_actions: np.ndarray) -> np.ndarray:
+        return model_actions if self.normalizer is None else self.normalizer.denormalize(model_actions)
+
+
+@dataclass(frozen=True)
+class PoseAdapter(EmbodimentAdapter):
+    """Contracts of the form ``[dt(3) * translation_scale, rot6d(6), gripper?]`` over framewise pose deltas.
+
+    Subclasses override the frame and gripper hooks; the delta math is shared.
+    """
+
+    translation_scale: float = 1.0
+    has_gripper: bool = True
+    frame: str = "world"
+
+    def to_model_frame(self, poses: np.ndarray) -> np.ndarray:
+        """Robot poses -> the frame whose deltas the model was trained on (default: unchanged)."""
+        return poses
+
+    def from_model_frame(self, poses: np.ndarray) -> np.ndarray:
+        return poses
+
+    def gripper_to_model(self, gripper: np.ndarray) -> np.ndarray:
+        return gripper
+
+    def gripper_from_model(self, gripper: np.ndarray) -> np.ndarray:
+        return gripper
+
+    def validate_poses(self, poses, what: str = "poses") -> np.ndarray:
+        poses = self.as_array(poses, what, (None, 4, 4))
+        err = np.abs(np.swapaxes(poses[:, :3, :3], 1, 2) @ poses[:, :3, :3] - np.eye(3)).max(axis=(1, 2))
+        if (err > 1e-4).any() or np.abs(poses[:, 3] - [0, 0, 0, 1]).max() > 1e-9:
+            raise ActionContractError(
+                self.name, what, "rigid transforms (orthonormal rotation, last row [0,0,0,1])",
+                f"max rotation orthonormality error {err.max():.3g} at index {int(err.argmax())}",
+            )
+        return poses
+
+    def encode_poses(self, poses, gripper=None) -> np.ndarray:
+        """``[T+1, 4, 4]`` absolute poses (+ ``[T]`` gripper commands) -> ``[T, action_dim]`` model space."""
+        poses = self.validate_poses(poses)
+        if len(poses) < 2:
+            raise ActionContractError(self.name, "poses", ">= 2 poses (T+1 for T actions)", f"{len(poses)}")
+        rel = geometry.pose9d_from_matrix(geometry.relative_poses(self.to_model_frame(poses)))
+        rel[:, :3] *= self.translation_scale
+        if self.has_gripper:
+            if gripper is None:
+                raise ActionContractError(self.name, "gripper", f"[{len(rel)}] gripper commands", "None")
+            gripper = self.as_array(gripper, "gripper", (len(rel),))
+            rel = np.concatenate([rel, self.gripper_to_model(gripper)[:, None]], axis=1)
+        elif gripper is not None:
+            raise ActionContractError(self.name, "gripper", "None (this embodiment has no gripper)", "an array")
+        return self.normalize(rel)
+
+    def decode(self, model_actions, initial_pose=None) -> RobotCommand:
+        """``[T, action_dim]`` model space -> ``[T+1, 4, 4]`` absolute poses from ``initial_pose`` (+ gripper)."""
+        raw = self.denormalize(self.validate_model_actions(model_actions))
+        err = geometry.rot6d_orthonormality_error(raw[:, 3:9])
+        if (err > self.rot6d_tolerance).any():
+            raise ActionContractError(
+                self.name, "rot6d columns (after denormalization)",
+                f"near-orthonormal columns (error <= {self.rot6d_tolerance})",
+                f"error {err.max():.3g} at row {int(err.argmax())}; are these actions in this embodiment's model space?",
+            )
+        deltas = geometry.matrix_from_pose9d(raw[:, :9])
+        deltas[:, :3, 3] /= self.translation_scale
+        start = np.eye(4) if initial_pose is None else self.validate_poses(np.asarray(initial_pose)[None], "initial pose")[0]
+        poses = self.from_model_frame(geometry.integrate_relative(deltas, self.to_model_frame(start[None])[0]))
+        gripper = self.gripper_from_model(raw[:, 9]) if self.has_gripper else None
+        return RobotCommand(embodiment=self.name, frame=self.frame, poses=poses, gripper=gripper)

@@ -1,0 +1,100 @@
+"""DROID end-effector contract of Cosmos3-Nano (``droid_lerobot``, 10D) and the ``concat_view`` camera layout.
+
+Raw DROID data: ``observation.state.cartesian_position`` = xyz (m) + scipy extrinsic xyz Euler (rad) of the Franka
+flange (panda_link8), ``action.gripper_position`` 0 = open .. 1 = closed, 15 Hz. The model was trained on the flange
+rotated into the OpenCV convention (``R @ M``), framewise deltas, the gripper flipped (1 = open), and quantile
+normalization with the released stats clamped to [-1, 1].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from cosmos_robotics import geometry
+from cosmos_robotics.embodiments.base import PoseAdapter, Preset
+from cosmos_robotics.embodiments.normalization import QuantileNormalizer, load_stats
+from cosmos_robotics.errors import ActionContractError
+
+# 90 deg about the local z axis: DROID panda_link8 orientation -> OpenCV camera convention.
+DROID_TO_OPENCV = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+DROID_VIEW_DESCRIPTION = (
+    "The top row is from the wrist-mounted camera. The bottom row contains two horizontally concatenated "
+    "third-person perspective views of the scene from opposite sides, with the robot visible."
+)
+DROID_PROMPT = "A robot manipulates an object."
+
+
+def compose_concat_view(wrist: np.ndarray, exterior_1: np.ndarray, exterior_2: np.ndarray) -> np.ndarray:
+    """DROID ``concat_view``: wrist at full size on top, exterior 1 | exterior 2 at half size below.
+
+    Inputs are uint8 ``[..., H, W, 3]`` of one size (DROID: 360x640); the result is ``[..., 3H/2, W, 3]``
+    (640x540 for DROID). Half-size resizing is bilinear with half-pixel centres (``align_corners=False``).
+    """
+    views = {"wrist": wrist, "exterior_1": exterior_1, "exterior_2": exterior_2}
+    shapes = {k: np.shape(v) for k, v in views.items()}
+    ref = shapes["wrist"]
+    for key, view in views.items():
+        view = np.asarray(view)
+        if view.dtype != np.uint8 or view.ndim < 3 or view.shape[-1] != 3 or view.shape != ref:
+            raise ActionContractError(
+                "droid", f"{key} image", f"uint8 [..., H, W, 3] all of one shape {ref}", f"{view.dtype} {view.shape}"
+            )
+    h, w = ref[-3], ref[-2]
+    if h % 2 or w % 2:
+        raise ActionContractError("droid", "image size", "even height and width", f"{h}x{w}")
+    lead = ref[:-3]
+    flat = [np.asarray(v).reshape(-1, h, w, 3) for v in (wrist, exterior_1, exterior_2)]
+    out = np.empty((len(flat[0]), h + h // 2, w, 3), dtype=np.uint8)
+    for i in range(len(out)):
+        out[i, :h] = flat[0][i]
+        out[i, h:, : w // 2] = cv2.resize(flat[1][i], (w // 2, h // 2), interpolation=cv2.INTER_LINEAR)
+        out[i, h:, w // 2 :] = cv2.resize(flat[2][i], (w // 2, h // 2), interpolation=cv2.INTER_LINEAR)
+    return out.reshape(*lead, h + h // 2, w, 3)
+
+
+@dataclass(frozen=True)
+class DroidAdapter(PoseAdapter):
+    def to_model_frame(self, poses: np.ndarray) -> np.ndarray:
+        out = poses.copy()
+        out[..., :3, :3] = poses[..., :3, :3] @ DROID_TO_OPENCV
+        return out
+
+    def from_model_frame(self, poses: np.ndarray) -> np.ndarray:
+        out = poses.copy()
+        out[..., :3, :3] = poses[..., :3, :3] @ DROID_TO_OPENCV.T
+        return out
+
+    def gripper_to_model(self, gripper: np.ndarray) -> np.ndarray:
+        return 1.0 - self.check_range(gripper, "gripper command (0 open .. 1 closed)", 0.0, 1.0)
+
+    def gripper_from_model(self, gripper: np.ndarray) -> np.ndarray:
+        return 1.0 - self.check_range(gripper, "decoded gripper (model: 1 open .. 0 closed)", 0.0, 1.0, tol=0.05)
+
+    def poses_from_cartesian(self, cartesian) -> np.ndarray:
+        """``[N, 6]`` xyz + Euler xyz -> ``[N, 4, 4]`` flange poses."""
+        cartesian = self.as_array(cartesian, "cartesian_position", (None, 6))
+        return geometry.pose_matrix(geometry.euler_xyz_to_matrix(cartesian[:, 3:]), cartesian[:, :3])
+
+    def encode_window(self, cartesian_position, gripper_action) -> np.ndarray:
+        """``[T+1, 6]`` flange states + ``[T]`` gripper commands -> ``[T, 10]`` normalized model-space chunk."""
+        return self.encode_poses(self.poses_from_cartesian(cartesian_position), gripper_action)
+
+    def decode_from_cartesian(self, model_actions, initial_cartesian):
+        """Decode starting from a ``[6]`` cartesian state (the robot's current flange pose)."""
+        return self.decode(model_actions, self.poses_from_cartesian(np.asarray(initial_cartesian)[None])[0])
+
+
+def make_droid_adapter(clamp: bool = True) -> DroidAdapter:
+    q01, q99 = load_stats("droid_lerobot_stats.json")
+    return DroidAdapter(
+        name="droid",
+        domain_name="droid_lerobot",
+        action_dim=10,
+        preset=Preset(chunk_size=16, fps=15, resolution_tier=480, view_point="concat_view", prompt=DROID_PROMPT),
+        normalizer=QuantileNormalizer(q01, q99, clamp=clamp),
+        frame="DROID robot base frame, flange (panda_link8) orientation, meters",
+        description="Franka end-effector [dt, rot6d, gripper(1=open)], quantile-normalized, 15 Hz, concat_view",
+    )

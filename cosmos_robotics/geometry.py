@@ -1,0 +1,146 @@
+"""SE(3) math of the Cosmos 3 action contract, vectorized over time (no Python loop per step).
+
+Conventions (see datasets/README.md and the action-contract notes):
+* poses are homogeneous ``[..., 4, 4]`` object-to-world (or camera-to-world) transforms in meters;
+* rot6d = the first two *columns* of R, laid out ``[R00, R10, R20, R01, R11, R21]``;
+* deltas are framewise, in the previous pose's local frame: ``dT_i = inv(T_i) @ T_{i+1}``;
+* integration composes by right-multiplication: ``T_{i+1} = T_i @ dT_i``;
+* Euler angles are scipy's extrinsic ``"xyz"``; quaternion helpers say ``wxyz`` or ``xyzw`` in their names.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+IDENTITY_ROT6D = np.array([1.0, 0.0, 0.0, 0.0, 1.0, 0.0])
+
+
+def rot6d_from_matrix(rotation: np.ndarray) -> np.ndarray:
+    """``[..., 3, 3]`` -> ``[..., 6]``: first column then second column."""
+    rotation = np.asarray(rotation, dtype=np.float64)
+    return np.concatenate([rotation[..., :, 0], rotation[..., :, 1]], axis=-1)
+
+
+def matrix_from_rot6d(rot6d: np.ndarray) -> np.ndarray:
+    """``[..., 6]`` -> ``[..., 3, 3]`` in SO(3).
+
+    The third column is ``c0 x c1``; the result is the nearest rotation (SVD projection, determinant fixed to +1),
+    which is what Cosmos 3 decoding does — not Gram-Schmidt, which would privilege the first column.
+    """
+    rot6d = np.asarray(rot6d, dtype=np.float64)
+    c0, c1 = rot6d[..., 0:3], rot6d[..., 3:6]
+    m = np.stack([c0, c1, np.cross(c0, c1)], axis=-1)
+    u, _, vt = np.linalg.svd(m)
+    sign = np.sign(np.linalg.det(u @ vt))
+    u[..., :, 2] *= sign[..., None]
+    return u @ vt
+
+
+def rot6d_orthonormality_error(rot6d: np.ndarray) -> np.ndarray:
+    """Per-row distance of the two columns from an orthonormal pair: max(|1-|c0||, |1-|c1||, |c0.c1|)."""
+    rot6d = np.asarray(rot6d, dtype=np.float64)
+    c0, c1 = rot6d[..., 0:3], rot6d[..., 3:6]
+    n0, n1 = np.linalg.norm(c0, axis=-1), np.linalg.norm(c1, axis=-1)
+    dot = np.abs(np.sum(c0 * c1, axis=-1))
+    return np.maximum(np.maximum(np.abs(1.0 - n0), np.abs(1.0 - n1)), dot)
+
+
+def pose_matrix(rotation: np.ndarray, translation: np.ndarray) -> np.ndarray:
+    """Assemble ``[..., 4, 4]`` from ``[..., 3, 3]`` rotations and ``[..., 3]`` translations."""
+    rotation = np.asarray(rotation, dtype=np.float64)
+    translation = np.asarray(translation, dtype=np.float64)
+    batch = np.broadcast_shapes(rotation.shape[:-2], translation.shape[:-1])
+    out = np.zeros((*batch, 4, 4))
+    out[..., :3, :3] = rotation
+    out[..., :3, 3] = translation
+    out[..., 3, 3] = 1.0
+    return out
+
+
+def invert_pose(pose: np.ndarray) -> np.ndarray:
+    """Closed-form SE(3) inverse (exact for rigid transforms, cheaper than ``np.linalg.inv``)."""
+    pose = np.asarray(pose, dtype=np.float64)
+    rt = np.swapaxes(pose[..., :3, :3], -1, -2)
+    return pose_matrix(rt, -np.einsum("...ij,...j->...i", rt, pose[..., :3, 3]))
+
+
+def relative_poses(poses: np.ndarray) -> np.ndarray:
+    """``[N+1, 4, 4]`` absolute -> ``[N, 4, 4]`` framewise deltas ``inv(T_i) @ T_{i+1}``."""
+    poses = np.asarray(poses, dtype=np.float64)
+    return invert_pose(poses[:-1]) @ poses[1:]
+
+
+def compose_cumulative(deltas: np.ndarray) -> np.ndarray:
+    """Prefix products ``P_i = dT_0 @ dT_1 @ ... @ dT_i`` of ``[N, 4, 4]``.
+
+    A Hillis-Steele scan: log2(N) batched matmuls instead of N sequential ones, so long trajectories
+    integrate at numpy speed. Matrix products are associative, so the result equals the sequential loop
+    up to float rounding.
+    """
+    out = np.array(deltas, dtype=np.float64, copy=True)
+    shift = 1
+    while shift < len(out):
+        out[shift:] = out[:-shift] @ out[shift:]
+        shift *= 2
+    return out
+
+
+def integrate_relative(deltas: np.ndarray, initial_pose: np.ndarray | None = None) -> np.ndarray:
+    """``[N, 4, 4]`` framewise deltas -> ``[N+1, 4, 4]`` absolute poses starting at ``initial_pose`` (default I)."""
+    start = np.eye(4) if initial_pose is None else np.asarray(initial_pose, dtype=np.float64)
+    return np.concatenate([start[None], start @ compose_cumulative(deltas)], axis=0)
+
+
+def pose9d_from_matrix(pose: np.ndarray) -> np.ndarray:
+    """``[..., 4, 4]`` -> ``[..., 9]`` = ``[translation(3), rot6d(6)]``."""
+    pose = np.asarray(pose, dtype=np.float64)
+    return np.concatenate([pose[..., :3, 3], rot6d_from_matrix(pose[..., :3, :3])], axis=-1)
+
+
+def matrix_from_pose9d(pose9d: np.ndarray) -> np.ndarray:
+    """``[..., 9]`` -> ``[..., 4, 4]`` with the rotation projected onto SO(3)."""
+    pose9d = np.asarray(pose9d, dtype=np.float64)
+    return pose_matrix(matrix_from_rot6d(pose9d[..., 3:9]), pose9d[..., 0:3])
+
+
+def euler_xyz_to_matrix(euler: np.ndarray) -> np.ndarray:
+    """scipy extrinsic ``"xyz"`` Euler angles (rad) ``[..., 3]`` -> ``[..., 3, 3]``."""
+    euler = np.asarray(euler, dtype=np.float64)
+    flat = Rotation.from_euler("xyz", euler.reshape(-1, 3)).as_matrix()
+    return flat.reshape(*euler.shape[:-1], 3, 3)
+
+
+def matrix_to_euler_xyz(rotation: np.ndarray) -> np.ndarray:
+    """``[..., 3, 3]`` -> scipy extrinsic ``"xyz"`` Euler angles (rad) ``[..., 3]``."""
+    rotation = np.asarray(rotation, dtype=np.float64)
+    flat = Rotation.from_matrix(rotation.reshape(-1, 3, 3)).as_euler("xyz")
+    return flat.reshape(*rotation.shape[:-2], 3)
+
+
+def quat_wxyz_to_matrix(quat: np.ndarray) -> np.ndarray:
+    """Scalar-first quaternions ``[..., 4]`` -> ``[..., 3, 3]``."""
+    quat = np.asarray(quat, dtype=np.float64)
+    flat = Rotation.from_quat(quat.reshape(-1, 4), scalar_first=True).as_matrix()
+    return flat.reshape(*quat.shape[:-1], 3, 3)
+
+
+def quat_xyzw_to_matrix(quat: np.ndarray) -> np.ndarray:
+    """Scalar-last quaternions ``[..., 4]`` -> ``[..., 3, 3]``."""
+    quat = np.asarray(quat, dtype=np.float64)
+    flat = Rotation.from_quat(quat.reshape(-1, 4)).as_matrix()
+    return flat.reshape(*quat.shape[:-1], 3, 3)
+
+
+def matrix_to_quat_wxyz(rotation: np.ndarray) -> np.ndarray:
+    """``[..., 3, 3]`` -> scalar-first quaternions ``[..., 4]``."""
+    rotation = np.asarray(rotation, dtype=np.float64)
+    flat = Rotation.from_matrix(rotation.reshape(-1, 3, 3)).as_quat(scalar_first=True)
+    return flat.reshape(*rotation.shape[:-2], 4)
+
+
+def matrix_to_quat_xyzw(rotation: np.ndarray) -> np.ndarray:
+    """``[..., 3, 3]`` -> scalar-last quaternions ``[..., 4]``."""
+    rotation = np.asarray(rotation, dtype=np.float64)
+    flat = Rotation.from_matrix(rotation.reshape(-1, 3, 3)).as_quat()
+    return flat.reshape(*rotation.shape[:-2], 4)
