@@ -1,0 +1,54 @@
+"""Video and image files <-> uint8 ``[T, H, W, 3]`` arrays (PyAV, the decoder lerobot also uses)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import av
+import numpy as np
+from PIL import Image
+
+from cosmos_robotics.errors import DatasetFormatError
+
+
+def read_video(path: str | Path, max_frames: int | None = None) -> np.ndarray:
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetFormatError(f"video {path} does not exist")
+    frames = []
+    with av.open(str(path)) as container:
+        for frame in container.decode(video=0):
+            frames.append(frame.to_ndarray(format="rgb24"))
+            if max_frames is not None and len(frames) >= max_frames:
+                break
+    if not frames:
+        raise DatasetFormatError(f"video {path} has no decodable frames")
+    return np.stack(frames)
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetFormatError(f"image {path} does not exist")
+    return np.asarray(Image.open(path).convert("RGB"))
+
+
+def write_video(frames: np.ndarray, path: str | Path, fps: float, crf: int = 18) -> Path:
+    """H.264 mp4, written to a temporary name and renamed, so a crash never leaves a half-written file."""
+    frames = np.asarray(frames)
+    if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
+        raise DatasetFormatError(f"write_video expects uint8 [T, H, W, 3], got {frames.dtype} {frames.shape}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.partial")
+    h, w = frames.shape[1] - frames.shape[1] % 2, frames.shape[2] - frames.shape[2] % 2  # yuv420p needs even sizes
+    with av.open(str(tmp), mode="w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=round(fps))
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        stream.options = {"crf": str(crf)}
+        for frame in frames:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame[:h, :w]), format="rgb24")))
+        container.mux(stream.encode())
+    os.replace(tmp, path)
+    return path
