@@ -167,6 +167,20 @@ class PoseAdapter(EmbodimentAdapter):
     translation_scale: float = 1.0
     has_gripper: bool = True
     frame: str = "world"
+    lerobot_columns: tuple[str, ...] = ()  # raw LeRobot v3 columns that ``encode_columns`` reads
+
+    def encode_columns(self, columns: dict[str, np.ndarray]) -> np.ndarray:
+        """Raw LeRobot columns of a window of ``T+1`` frames -> ``[T, action_dim]`` model space."""
+        raise ActionContractError(self.name, "LeRobot columns", "an embodiment recorded as LeRobot data", "none known")
+
+    def encode_lerobot_window(self, columns: dict[str, np.ndarray], start: int, length: int | None = None) -> np.ndarray:
+        """Encode frames ``start .. start+T`` of an episode's columns (``T`` = preset chunk size by default)."""
+        length = self.preset.chunk_size if length is None else length
+        frames = len(next(iter(columns.values())))
+        if start < 0 or length < 1 or start + length >= frames:
+            raise ActionContractError(self.name, "window", f"start >= 0 and start + length < {frames} frames",
+                                      f"start {start}, length {length}")
+        return self.encode_columns({k: v[start : start + length + 1] for k, v in columns.items()})
 
     def to_model_frame(self, poses: np.ndarray) -> np.ndarray:
         """Robot poses -> the frame whose deltas the model was trained on (default: unchanged)."""

@@ -82,6 +82,10 @@ class DroidAdapter(PoseAdapter):
         """``[T+1, 6]`` flange states + ``[T]`` gripper commands -> ``[T, 10]`` normalized model-space chunk."""
         return self.encode_poses(self.poses_from_cartesian(cartesian_position), gripper_action)
 
+    def encode_columns(self, columns: dict[str, np.ndarray]) -> np.ndarray:
+        cartesian, gripper = (columns[c] for c in self.lerobot_columns)
+        return self.encode_window(cartesian, gripper[:-1])
+
     def decode_from_cartesian(self, model_actions, initial_cartesian):
         """Decode starting from a ``[6]`` cartesian state (the robot's current flange pose)."""
         return self.decode(model_actions, self.poses_from_cartesian(np.asarray(initial_cartesian)[None])[0])
@@ -96,5 +100,6 @@ def make_droid_adapter(clamp: bool = True) -> DroidAdapter:
         preset=Preset(chunk_size=16, fps=15, resolution_tier=480, view_point="concat_view", prompt=DROID_PROMPT),
         normalizer=QuantileNormalizer(q01, q99, clamp=clamp),
         frame="DROID robot base frame, flange (panda_link8) orientation, meters",
+        lerobot_columns=("observation.state.cartesian_position", "action.gripper_position"),
         description="Franka end-effector [dt, rot6d, gripper(1=open)], quantile-normalized, 15 Hz, concat_view",
     )

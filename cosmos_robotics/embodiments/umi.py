@@ -42,6 +42,9 @@ class UmiAdapter(PoseAdapter):
         poses = geometry.pose_matrix(geometry.quat_wxyz_to_matrix(traj[:, 3:]), traj[:, :3])
         return self.encode_poses(poses, width[1:])
 
+    def encode_columns(self, columns: dict[str, np.ndarray]) -> np.ndarray:
+        return self.encode_trajectory(*(columns[c] for c in self.lerobot_columns))
+
 
 def make_umi_adapter(eef_in_camera: np.ndarray = UMI_EEF_IN_CAMERA) -> UmiAdapter:
     q01, q99 = load_stats("umi_lerobot_stats.json", slice(0, 10))
@@ -52,6 +55,9 @@ def make_umi_adapter(eef_in_camera: np.ndarray = UMI_EEF_IN_CAMERA) -> UmiAdapte
         preset=Preset(chunk_size=16, fps=20, resolution_tier=256, view_point="ego_view", prompt="mouse arrangement"),
         normalizer=QuantileNormalizer(q01, q99, clamp=False),
         frame="UMI camera (TCP) poses, meters",
+        lerobot_columns=(
+            "observation.state.right_main_camera_trajectory_xyz_wxyz", "observation.state.right_gripper_width_m",
+        ),
         description="hand-held gripper camera [dt, rot6d, width(m)] of the end effector, quantile-normalized",
         eef_in_camera=eef_in_camera,
     )
