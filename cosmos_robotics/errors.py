@@ -30,4 +30,77 @@ class DatasetFormatError(CosmosRoboticsError, ValueError):
 
 
 class ClampWarning(UserWarning):
-    """Normalization clamped values to [-1, 1]; the message says how many and in which dims."""
+    """Values were clamped; the message (and ``count`` / ``dims``) says how many and in which dims."""
+
+    def __init__(self, message: str, count: int = 0, dims: tuple[int, ...] = ()):
+        super().__init__(message)
+        self.count, self.dims = count, dims
+
+
+class EpisodeRecordError(CosmosRoboticsError, ValueError):
+    """An episode handed to the dataset writer that does not match the dataset's features (shape, dtype, length)."""
+
+    def __init__(self, what: str, expected: str, got: str):
+        self.what, self.expected, self.got = what, expected, got
+        super().__init__(f"episode {what}: expected {expected}, got {got}")
+
+
+class UnknownPolicyError(CosmosRoboticsError, ValueError):
+    """A policy spec (``name:key=value,...``) that names no registered policy or a bad parameter."""
+
+    def __init__(self, spec: str, expected: str):
+        self.spec, self.expected = spec, expected
+        super().__init__(f"bad policy spec {spec!r}: expected {expected}")
+
+
+class RemoteBackendError(CosmosRoboticsError, RuntimeError):
+    """A remote world-model server call that failed; ``url`` and ``status`` say where and how."""
+
+    def __init__(self, message: str, url: str = "", status: int | None = None):
+        self.url, self.status = url, status
+        where = f" [{url}" + (f" -> HTTP {status}]" if status is not None else "]") if url else ""
+        super().__init__(f"{message}{where}")
+
+
+class ServerBusyError(RemoteBackendError):
+    """The server kept answering 429 (queue full) after every retry."""
+
+
+class ServerUnreachableError(RemoteBackendError):
+    """Connection refused / reset or 5xx after every retry."""
+
+
+class RemoteTimeoutError(RemoteBackendError):
+    """A read timed out or a job did not finish before the client's deadline."""
+
+
+class RequestRejectedError(RemoteBackendError, ValueError):
+    """The server refused the request as invalid (4xx other than 404/429); the message carries its reason."""
+
+
+class JobFailedError(RemoteBackendError):
+    """The server accepted the job but reports it failed (or cancelled by someone else)."""
+
+
+class JobLostError(RemoteBackendError):
+    """The server no longer knows the job (e.g. it restarted) and no resubmission is left."""
+
+
+class JobCancelledError(RemoteBackendError):
+    """The caller cancelled the call; the server job was asked to stop."""
+
+
+class MalformedResponseError(RemoteBackendError):
+    """A 2xx answer that does not follow the documented format (missing field, bad shape, undecodable media)."""
+
+
+class ServeConfigError(CosmosRoboticsError, ValueError):
+    """``cosmos-robotics serve`` options that are unsafe or inconsistent (e.g. a public host without --allow-remote)."""
+
+
+class PayloadError(CosmosRoboticsError, ValueError):
+    """A wire payload field (HTTP form / JSON) that is missing or malformed; servers answer it with a 4xx."""
+
+    def __init__(self, field: str, expected: str, got: str):
+        self.field, self.expected, self.got = field, expected, got
+        super().__init__(f"field {field!r}: expected {expected}, got {got}")

@@ -25,16 +25,39 @@ def rot6d_from_matrix(rotation: np.ndarray) -> np.ndarray:
 def matrix_from_rot6d(rot6d: np.ndarray) -> np.ndarray:
     """``[..., 6]`` -> ``[..., 3, 3]`` in SO(3).
 
-    The third column is ``c0 x c1``; the result is the nearest rotation (SVD projection, determinant fixed to +1),
-    which is what Cosmos 3 decoding does — not Gram-Schmidt, which would privilege the first column.
+    The third column is ``c0 x c1``; the result is the nearest rotation (the polar factor, what Cosmos 3 computes
+    with an SVD) — not Gram-Schmidt, which would privilege the first column. ``det([c0, c1, c0 x c1]) >= 0`` always,
+    so the polar factor is a rotation; Newton's polar iteration ``X <- (X + X^-T) / 2`` with the 3x3 cofactor
+    formula gets it ~10x faster than a batched SVD. Degenerate rows (parallel columns) fall back to the SVD.
     """
     rot6d = np.asarray(rot6d, dtype=np.float64)
     c0, c1 = rot6d[..., 0:3], rot6d[..., 3:6]
-    m = np.stack([c0, c1, np.cross(c0, c1)], axis=-1)
-    u, _, vt = np.linalg.svd(m)
-    sign = np.sign(np.linalg.det(u @ vt))
-    u[..., :, 2] *= sign[..., None]
-    return u @ vt
+    c2 = np.cross(c0, c1)
+    m = np.stack([c0, c1, c2], axis=-1)
+    flat = m.reshape(-1, 3, 3)
+    good = np.sum(c2 * c2, axis=-1).reshape(-1) > 1e-9  # det([c0, c1, c0 x c1]) = |c0 x c1|^2
+    out = np.empty_like(flat)
+    out[good] = _polar_newton(flat[good])
+    if not good.all():
+        u, _, vt = np.linalg.svd(flat[~good])
+        u[..., :, 2] *= np.sign(np.linalg.det(u @ vt))[..., None]
+        out[~good] = u @ vt
+    return out.reshape(m.shape)
+
+
+def _polar_newton(x: np.ndarray, max_iter: int = 30, tol: float = 1e-15) -> np.ndarray:
+    """Orthogonal polar factor of non-singular ``[N, 3, 3]`` (quadratic convergence, scaled first steps)."""
+    for _ in range(max_iter):
+        a, b, c = x[..., :, 0], x[..., :, 1], x[..., :, 2]
+        cof = np.stack([np.cross(b, c), np.cross(c, a), np.cross(a, b)], axis=-1)  # det(X) * X^-T
+        det = np.einsum("ni,ni->n", a, cof[..., :, 0])[:, None, None]
+        # Byers-Xu style scaling |det|^(-1/3) speeds up the first iterations far from orthogonal.
+        gamma = np.abs(det) ** (-1.0 / 3.0)
+        nxt = 0.5 * (gamma * x + cof / (gamma * det))
+        if np.abs(nxt - x).max(initial=0.0) < tol:
+            return nxt
+        x = nxt
+    return x
 
 
 def rot6d_orthonormality_error(rot6d: np.ndarray) -> np.ndarray:
@@ -68,22 +91,53 @@ def invert_pose(pose: np.ndarray) -> np.ndarray:
 def relative_poses(poses: np.ndarray) -> np.ndarray:
     """``[N+1, 4, 4]`` absolute -> ``[N, 4, 4]`` framewise deltas ``inv(T_i) @ T_{i+1}``."""
     poses = np.asarray(poses, dtype=np.float64)
-    return invert_pose(poses[:-1]) @ poses[1:]
+    rt = np.ascontiguousarray(np.swapaxes(poses[:-1, :3, :3], 1, 2))
+    step = (poses[1:, :3, 3] - poses[:-1, :3, 3])[..., None]
+    return pose_matrix(rt @ np.ascontiguousarray(poses[1:, :3, :3]), (rt @ step)[..., 0])
+
+
+def right_multiply_rotation(poses: np.ndarray, rotation: np.ndarray) -> np.ndarray:
+    """``R_i <- R_i @ rotation`` for every pose (a constant change of the body frame), translations unchanged."""
+    out = np.array(poses, dtype=np.float64, copy=True)
+    rot = np.ascontiguousarray(out[..., :3, :3]).reshape(-1, 3)
+    out[..., :3, :3] = (rot @ rotation).reshape(out[..., :3, :3].shape)
+    return out
+
+
+def rotation_orthonormality_error(poses: np.ndarray) -> np.ndarray:
+    """Per pose ``max |R^T R - I|`` from column norms and dot products (cheaper than a batched matmul)."""
+    r = np.asarray(poses, dtype=np.float64)[..., :3, :3]
+    c0, c1, c2 = r[..., :, 0], r[..., :, 1], r[..., :, 2]
+    terms = [np.sum(c0 * c0, -1) - 1, np.sum(c1 * c1, -1) - 1, np.sum(c2 * c2, -1) - 1,
+             np.sum(c0 * c1, -1), np.sum(c0 * c2, -1), np.sum(c1 * c2, -1)]
+    return np.max(np.abs(np.stack(terms, axis=-1)), axis=-1)
 
 
 def compose_cumulative(deltas: np.ndarray) -> np.ndarray:
     """Prefix products ``P_i = dT_0 @ dT_1 @ ... @ dT_i`` of ``[N, 4, 4]``.
 
-    A Hillis-Steele scan: log2(N) batched matmuls instead of N sequential ones, so long trajectories
-    integrate at numpy speed. Matrix products are associative, so the result equals the sequential loop
-    up to float rounding.
+    A blocked scan: the sequence is cut into ~sqrt(N) blocks, prefixes inside all blocks advance together
+    (one batched matmul per position), then block offsets are applied with one batched matmul — about 2 sqrt(N)
+    numpy calls instead of N Python-level products. Products are associative, so the result equals the
+    sequential loop up to float rounding.
     """
-    out = np.array(deltas, dtype=np.float64, copy=True)
-    shift = 1
-    while shift < len(out):
-        out[shift:] = out[:-shift] @ out[shift:]
-        shift *= 2
-    return out
+    deltas = np.asarray(deltas, dtype=np.float64)
+    n = len(deltas)
+    if n == 0:
+        return deltas.copy()
+    width = int(np.ceil(np.sqrt(n)))
+    count = -(-n // width)
+    padded = np.broadcast_to(np.eye(4), (count * width, 4, 4)).copy()
+    padded[:n] = deltas
+    # [position in block, block, 4, 4]: each step of the inner scan is one contiguous batched matmul.
+    blocks = np.ascontiguousarray(padded.reshape(count, width, 4, 4).transpose(1, 0, 2, 3))
+    for j in range(1, width):
+        blocks[j] = blocks[j - 1] @ blocks[j]
+    offsets = np.empty((count, 4, 4))
+    offsets[0] = np.eye(4)
+    for k in range(1, count):
+        offsets[k] = offsets[k - 1] @ blocks[-1, k - 1]
+    return (offsets[None] @ blocks).transpose(1, 0, 2, 3).reshape(-1, 4, 4)[:n]
 
 
 def integrate_relative(deltas: np.ndarray, initial_pose: np.ndarray | None = None) -> np.ndarray:

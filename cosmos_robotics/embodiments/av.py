@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cosmos_robotics import geometry
 from cosmos_robotics.embodiments.base import PoseAdapter, Preset
 
 AV_TRANSLATION_SCALE = 1.35
@@ -21,9 +22,7 @@ CAR_TO_OPENCV = np.array([[0.0, -1.0, 0.0], [0.0, 0.0, -1.0], [1.0, 0.0, 0.0]])
 class AvAdapter(PoseAdapter):
     def poses_from_car_frame(self, car_poses) -> np.ndarray:
         """Ego poses given in the car convention -> OpenCV camera-to-world poses the model expects."""
-        poses = self.validate_poses(car_poses).copy()
-        poses[:, :3, :3] = poses[:, :3, :3] @ CAR_TO_OPENCV.T
-        return poses
+        return geometry.right_multiply_rotation(self.validate_poses(car_poses), CAR_TO_OPENCV.T)
 
 
 def make_av_adapter() -> AvAdapter:

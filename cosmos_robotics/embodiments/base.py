@@ -197,7 +197,7 @@ class PoseAdapter(EmbodimentAdapter):
 
     def validate_poses(self, poses, what: str = "poses") -> np.ndarray:
         poses = self.as_array(poses, what, (None, 4, 4))
-        err = np.abs(np.swapaxes(poses[:, :3, :3], 1, 2) @ poses[:, :3, :3] - np.eye(3)).max(axis=(1, 2))
+        err = geometry.rotation_orthonormality_error(poses)
         if (err > 1e-4).any() or np.abs(poses[:, 3] - [0, 0, 0, 1]).max() > 1e-9:
             raise ActionContractError(
                 self.name, what, "rigid transforms (orthonormal rotation, last row [0,0,0,1])",

@@ -58,14 +58,10 @@ def compose_concat_view(wrist: np.ndarray, exterior_1: np.ndarray, exterior_2: n
 @dataclass(frozen=True)
 class DroidAdapter(PoseAdapter):
     def to_model_frame(self, poses: np.ndarray) -> np.ndarray:
-        out = poses.copy()
-        out[..., :3, :3] = poses[..., :3, :3] @ DROID_TO_OPENCV
-        return out
+        return geometry.right_multiply_rotation(poses, DROID_TO_OPENCV)
 
     def from_model_frame(self, poses: np.ndarray) -> np.ndarray:
-        out = poses.copy()
-        out[..., :3, :3] = poses[..., :3, :3] @ DROID_TO_OPENCV.T
-        return out
+        return geometry.right_multiply_rotation(poses, DROID_TO_OPENCV.T)
 
     def gripper_to_model(self, gripper: np.ndarray) -> np.ndarray:
         return 1.0 - self.check_range(gripper, "gripper command (0 open .. 1 closed)", 0.0, 1.0)

@@ -48,12 +48,9 @@ class QuantileNormalizer:
             if outside.any():
                 dims = np.flatnonzero(outside.any(axis=0)).tolist()
                 counts = outside.sum(axis=0)[dims].tolist()
-                warnings.warn(
-                    f"[{embodiment}] normalization clamped {int(outside.sum())} of {out.size} values to [-1, 1] "
-                    f"(dims {dims}, counts {counts}); the model never saw larger actions",
-                    ClampWarning,
-                    stacklevel=3,
-                )
+                message = (f"[{embodiment}] normalization clamped {int(outside.sum())} of {out.size} values to "
+                           f"[-1, 1] (dims {dims}, counts {counts}); the model never saw larger actions")
+                warnings.warn(ClampWarning(message, int(outside.sum()), tuple(dims)), stacklevel=3)
                 out = np.clip(out, -1.0, 1.0)
         return out
 

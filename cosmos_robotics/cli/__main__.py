@@ -1,0 +1,5 @@
+import sys
+
+from cosmos_robotics.cli import main
+
+sys.exit(main())
