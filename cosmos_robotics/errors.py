@@ -104,3 +104,22 @@ class PayloadError(CosmosRoboticsError, ValueError):
     def __init__(self, field: str, expected: str, got: str):
         self.field, self.expected, self.got = field, expected, got
         super().__init__(f"field {field!r}: expected {expected}, got {got}")
+
+
+class ModelNotAvailableError(CosmosRoboticsError, RuntimeError):
+    """Model weights that cannot be loaded (missing, gated, offline); the message says what to set."""
+
+    def __init__(self, model: str, reason: str):
+        self.model, self.reason = model, reason
+        super().__init__(
+            f"model {model!r} is not available: {reason}. Gated Hugging Face weights need the licence accepted on "
+            "the model page and a token (HF_TOKEN or `hf auth login`); HF_HOME selects the cache that holds "
+            "downloaded weights; or pass a local diffusers directory. HF_HUB_OFFLINE=1 prevents downloads "
+            f"(currently {'set' if _hub_offline() else 'not set'})."
+        )
+
+
+def _hub_offline() -> bool:
+    import os
+
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
