@@ -21,6 +21,14 @@ class UnknownEmbodimentError(CosmosRoboticsError, ValueError):
         super().__init__(f"unknown embodiment or domain {name!r}; available: {', '.join(available)}")
 
 
+class UnknownBackendError(CosmosRoboticsError, ValueError):
+    """A world-model backend name that is not registered; the message lists the registered ones."""
+
+    def __init__(self, name: str, available: list[str]):
+        self.name, self.available = name, available
+        super().__init__(f"unknown world-model backend {name!r}; available: {', '.join(available)}")
+
+
 class UnsupportedModeError(CosmosRoboticsError, ValueError):
     """A mode (forward_dynamics / inverse_dynamics / policy) an embodiment or backend does not offer."""
 

@@ -1,0 +1,201 @@
+"""``cosmos-robotics fd`` (forward dynamics: frame + actions -> video) and ``id`` (video -> actions).
+
+Both write ``--out DIR/video.mp4``, ``actions.json`` (model space and robot space through the embodiment adapter)
+and ``trajectory.png``. ``--fixture`` uses the bundled cookbook assets of the embodiment:
+
+* AV: ``images/av_0.jpg`` + ``actions/av_traj_forward.json`` (FD), ``videos/av_0.mp4`` (ID);
+* UMI: ``images/umi.png`` + ``actions/umi.json`` (two 16-step chunks -> a rollout), ``videos/umi.mp4`` (ID);
+* DROID: the example episode has only the ``exterior_image_2_left`` camera, so the ``concat_view`` input puts it
+  in its slot (bottom right, half size) and leaves the wrist (top) and exterior-1 (bottom left) slots black;
+  FD actions are the episode's first two chunks encoded through the ``droid`` adapter, and decoded poses start at
+  the episode's first flange pose, plotted against the recorded ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from cosmos_robotics.embodiments import get_adapter
+from cosmos_robotics.errors import ActionContractError, DatasetFormatError
+
+COOKBOOK = Path(__file__).resolve().parents[2] / "datasets" / "cosmos3_cookbook"
+DROID_EXAMPLE = COOKBOOK / "droid_lerobot_example"
+DROID_EXTERIOR_2 = DROID_EXAMPLE / "videos/observation.image.exterior_image_2_left/chunk-000/file-000.mp4"
+FIXTURE_CHUNKS = 2  # DROID / UMI fixtures: two chunks, i.e. a rollout
+
+
+@dataclass
+class Inputs:
+    frames: np.ndarray  # uint8 [F, H, W, 3]
+    actions: np.ndarray | None = None  # model space [T, D] (FD)
+    initial_pose: np.ndarray | None = None
+    reference_poses: np.ndarray | None = None  # recorded poses to plot against
+
+
+def register(subparsers) -> None:
+    for name, handler, summary in (
+        ("fd", _run_fd, "forward dynamics: a frame and model-space actions -> predicted video"),
+        ("id", _run_id, "inverse dynamics: a video -> model-space and robot-space actions"),
+    ):
+        parser = subparsers.add_parser(name, help=summary, description=summary)
+        parser.add_argument("--embodiment", required=True, help="av, droid, umi (or a Cosmos 3 domain name)")
+        parser.add_argument("--backend", default="diffusers", help="world-model backend (default: diffusers)")
+        parser.add_argument("--checkpoint", help="model id or local directory (default: the backend's)")
+        parser.add_argument("--device", help="e.g. cuda, cuda:1, cpu (default: CUDA when available)")
+        parser.add_argument("--steps", type=int, help="denoising steps (default: the embodiment preset)")
+        parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--prompt", help="text prompt (default: the embodiment preset)")
+        parser.add_argument("--video", type=Path, help="input video (FD: its first frame is the condition)")
+        if name == "fd":
+            parser.add_argument("--image", type=Path, help="conditioning image")
+            parser.add_argument("--actions", type=Path, help="model-space actions [T, D] (.json or .npy)")
+        parser.add_argument("--fixture", action="store_true", help="use the bundled cookbook assets")
+        parser.add_argument("--out", type=Path, required=True, help="output directory")
+        parser.set_defaults(func=handler)
+
+
+# -- inputs -----------------------------------------------------------------------------------------------------
+def _read_actions(path: Path) -> np.ndarray:
+    if not path.is_file():
+        raise DatasetFormatError(f"actions file {path} does not exist")
+    if path.suffix == ".npy":
+        return np.load(path)
+    if path.suffix == ".json":
+        return np.asarray(json.loads(path.read_text()), dtype=np.float64)
+    raise DatasetFormatError(f"actions file {path}: expected .json or .npy, got {path.suffix!r}")
+
+
+def _droid_fixture(adapter, num_frames: int, num_actions: int) -> Inputs:
+    from cosmos_robotics.data.lerobot_reader import read_episode_columns
+    from cosmos_robotics.embodiments.droid import compose_concat_view
+    from cosmos_robotics.media import read_video
+
+    exterior_2 = read_video(DROID_EXTERIOR_2, max_frames=num_frames)
+    black = np.zeros_like(exterior_2)
+    frames = compose_concat_view(black, black, exterior_2)
+    columns = read_episode_columns(DROID_EXAMPLE, list(adapter.lerobot_columns))
+    poses = adapter.poses_from_cartesian(columns[adapter.lerobot_columns[0]])
+    actions = adapter.encode_lerobot_window(columns, start=0, length=num_actions) if num_actions else None
+    span = max(num_actions, num_frames - 1) + 1
+    return Inputs(frames, actions, initial_pose=poses[0], reference_poses=poses[:span])
+
+
+def _fixture(adapter, mode: str) -> Inputs:
+    from cosmos_robotics.media import read_image, read_video
+
+    chunk = adapter.preset.chunk_size
+    if adapter.name == "droid":
+        if mode == "fd":
+            return _droid_fixture(adapter, 1, FIXTURE_CHUNKS * chunk)
+        return _droid_fixture(adapter, FIXTURE_CHUNKS * chunk + 1, 0)
+    assets = {
+        "av": ("images/av_0.jpg", "actions/av_traj_forward.json", "videos/av_0.mp4", chunk + 1),
+        "umi": ("images/umi.png", "actions/umi.json", "videos/umi.mp4", FIXTURE_CHUNKS * chunk + 1),
+    }
+    if adapter.name not in assets:
+        raise DatasetFormatError(f"--fixture: bundled assets exist for av, droid, umi; got {adapter.name!r}")
+    image, actions, video, frames = assets[adapter.name]
+    if mode == "fd":
+        return Inputs(read_image(COOKBOOK / image)[None], _read_actions(COOKBOOK / actions))
+    return Inputs(read_video(COOKBOOK / video, max_frames=frames))
+
+
+def _inputs(args, adapter, mode: str) -> Inputs:
+    from cosmos_robotics.media import read_image, read_video
+
+    if args.fixture:
+        return _fixture(adapter, mode)
+    if mode == "fd":
+        if (args.image is None) == (args.video is None) or args.actions is None:
+            raise DatasetFormatError("fd: expected --actions and exactly one of --image / --video (or --fixture)")
+        frames = read_image(args.image)[None] if args.image else read_video(args.video, max_frames=1)
+        return Inputs(frames, _read_actions(args.actions))
+    if args.video is None:
+        raise DatasetFormatError("id: expected --video (or --fixture)")
+    return Inputs(read_video(args.video))
+
+
+# -- outputs ----------------------------------------------------------------------------------------------------
+def _write_outputs(out: Path, adapter, mode: str, frames, actions, inputs: Inputs, settings, timings) -> None:
+    from cosmos_robotics.media import write_video
+    from cosmos_robotics.viz import plot_trajectories
+
+    out.mkdir(parents=True, exist_ok=True)
+    command = adapter.decode(actions, inputs.initial_pose)
+    if frames is not None:
+        write_video(frames, out / "video.mp4", fps=adapter.preset.fps)
+    record = {
+        "embodiment": adapter.name, "mode": mode, "model_space": np.asarray(actions).tolist(),
+        "robot": command.to_json(), "settings": settings, "timings": timings,
+    }
+    tmp = out / ".actions.json.partial"
+    tmp.write_text(json.dumps(record, indent=1))
+    os.replace(tmp, out / "actions.json")
+    label = "commanded" if mode == "forward_dynamics" else "predicted"
+    trajectories = {label: command.poses}
+    if inputs.reference_poses is not None:
+        trajectories["recorded"] = inputs.reference_poses[: len(command.poses)]
+    # Camera-frame embodiments (OpenCV: z forward, y down) read best top-down (x, z).
+    axes, labels = ((0, 2, 1), ("x", "z", "y")) if adapter.name == "av" else ((0, 1, 2), ("x", "y", "z"))
+    plot_trajectories(trajectories, out / "trajectory.png", f"{adapter.name} {mode}", axes=axes, labels=labels)
+
+
+def _model(args):
+    from cosmos_robotics.world_models.factory import make_world_model
+
+    options = {"device": args.device} if args.device else {}
+    return make_world_model(args.backend, args.checkpoint, **options)
+
+
+def _call_options(args) -> dict:
+    options = {"seed": args.seed}
+    if args.steps is not None:
+        options["num_inference_steps"] = args.steps
+    if args.prompt is not None:
+        options["prompt"] = args.prompt
+    return options
+
+
+def _run_fd(args: argparse.Namespace) -> int:
+    adapter = get_adapter(args.embodiment)
+    inputs = _inputs(args, adapter, "fd")
+    actions = adapter.validate_model_actions(inputs.actions)
+    model = _model(args)
+    result = model.rollout(inputs.frames[0], actions, embodiment=adapter.name, **_call_options(args))
+    _write_outputs(args.out, adapter, "forward_dynamics", result.frames, actions, inputs, result.settings,
+                   result.timings)
+    print(f"wrote {args.out}/video.mp4 ({len(result.frames)} frames), actions.json, trajectory.png")
+    return 0
+
+
+def _run_id(args: argparse.Namespace) -> int:
+    """Windows of ``chunk + 1`` frames, each starting on the previous window's last frame; actions concatenated."""
+    adapter = get_adapter(args.embodiment)
+    inputs = _inputs(args, adapter, "id")
+    chunk = adapter.preset.chunk_size
+    windows = (len(inputs.frames) - 1) // chunk
+    if windows < 1:
+        raise ActionContractError(adapter.name, "video", f">= {chunk + 1} frames (one chunk)",
+                                  f"{len(inputs.frames)} frames")
+    model = _model(args)
+    options = _call_options(args)
+    seed = options.pop("seed")
+    frames, actions, timings, result = [], [], {}, None
+    for k in tqdm(range(windows), desc="inverse dynamics", unit="chunk"):
+        window = inputs.frames[k * chunk : (k + 1) * chunk + 1]
+        result = model.inverse_dynamics(window, embodiment=adapter.name, seed=seed + k, **options)
+        frames.extend(result.frames if k == 0 else result.frames[1:])
+        actions.append(result.actions)
+        for key, value in result.timings.items():
+            timings[key] = timings.get(key, 0.0) + value
+    _write_outputs(args.out, adapter, "inverse_dynamics", np.stack(frames), np.concatenate(actions), inputs,
+                   result.settings, timings)
+    print(f"wrote {args.out}/video.mp4, actions.json ({windows * chunk} actions), trajectory.png")
+    return 0

@@ -1,0 +1,1 @@
+"""Cosmos 3 (Cosmos3-Nano and relatives) through Diffusers: construction, acceleration, backend."""

@@ -1,0 +1,252 @@
+"""Cosmos 3 forward/inverse dynamics and policy through ``diffusers.Cosmos3OmniPipeline`` (diffusers 0.42.1).
+
+The pipeline's defaults are wrong for action calls, so every call passes what the cookbook uses: the embodiment
+preset's fps, steps and guidance, ``use_system_prompt=False``, the domain / view point / resolution tier of the
+adapter, and a UniPC scheduler rebuilt with the request's ``flow_shift`` and ``use_karras_sigmas=False``.
+
+Frame sizes: the pipeline picks the tier canvas whose aspect ratio is closest to the input (first rounded to a
+multiple of 16, which squashes DROID's 640x540 to 640x528), downscales the input to fit (never upscales), pads, and
+crops the result back to the content. Returned frames are therefore ``[T+1, 16*floor(h/16), 16*floor(w/16), 3]``
+uint8 for an input of ``h x w`` that fits its canvas (AV 832x480 -> 832x480, UMI 256x256 @ tier 256 -> 256x256,
+DROID 640x540 -> 640x528); frame 0 is the re-decoded conditioning frame. Actions are model space ``[T, D]``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from cosmos_robotics.embodiments import ActionMode, get_adapter
+from cosmos_robotics.errors import (
+    ActionContractError,
+    ModelNotAvailableError,
+    UnknownEmbodimentError,
+    UnsupportedModeError,
+)
+from cosmos_robotics.world_models.base import BackendOutput, WorldModel, WorldModelRequest, WorldModelResult
+
+DEFAULT_MODEL = "nvidia/Cosmos3-Nano"
+
+
+def _diffusers_action_widths() -> dict[str, int]:
+    from diffusers.pipelines.cosmos.pipeline_cosmos3_omni import _EMBODIMENT_TO_RAW_ACTION_DIM
+
+    return _EMBODIMENT_TO_RAW_ACTION_DIM
+
+
+def _unavailable_reason(exc: BaseException) -> str:
+    """The hub's reason behind a failed load (diffusers re-raises hub errors as a generic ``OSError``)."""
+    from huggingface_hub.errors import GatedRepoError, LocalEntryNotFoundError, RepositoryNotFoundError
+
+    chain, seen = [exc], set()
+    while chain[-1] is not None and id(chain[-1]) not in seen:
+        seen.add(id(chain[-1]))
+        chain.append(chain[-1].__cause__ or chain[-1].__context__)
+    for error in chain[:-1]:
+        if isinstance(error, GatedRepoError):
+            return "the repository is gated and this account has no access"
+        if isinstance(error, RepositoryNotFoundError):
+            return "no such repository (or it is private and no token was given)"
+        if isinstance(error, LocalEntryNotFoundError) or "not fully cached locally" in str(error):
+            return "the weights are not in the local cache and downloads are off"
+    return f"loading failed ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
+
+
+def _load_pipeline(model: str, **kwargs):
+    """``Cosmos3OmniPipeline.from_pretrained`` with missing / gated / offline weights turned into one typed error."""
+    from diffusers import Cosmos3OmniPipeline
+    from huggingface_hub.errors import HfHubHTTPError
+
+    looks_local = os.path.isabs(model) or model.startswith(".") or os.path.exists(model) or model.count("/") != 1
+    if looks_local and not (Path(model) / "model_index.json").is_file():
+        raise ModelNotAvailableError(model, "no diffusers pipeline directory (model_index.json) there")
+    try:
+        return Cosmos3OmniPipeline.from_pretrained(model, use_safetensors=True, **kwargs)
+    except (HfHubHTTPError, OSError) as exc:
+        raise ModelNotAvailableError(model, _unavailable_reason(exc)) from exc
+
+
+class Cosmos3DiffusersBackend(WorldModel):
+    """One ``Cosmos3OmniPipeline``; one sample per call (the pipeline has no batching)."""
+
+    name = "diffusers"
+
+    def __init__(self, pipe, *, guardrails: bool = False, acceleration=None, progress: bool = True):
+        self.pipe = pipe
+        self.guardrails = guardrails
+        self._base_scheduler_config = dict(pipe.scheduler.config)
+        self._flow_shift: float | None = None  # the shipped scheduler is replaced on the first call
+        self.acceleration = None
+        if acceleration is not None:
+            from cosmos_robotics.world_models.cosmos3.acceleration import apply_acceleration
+
+            self.acceleration = apply_acceleration(pipe, acceleration)
+        pipe.set_progress_bar_config(disable=not progress, leave=False)
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        model_id_or_dir: str | Path = DEFAULT_MODEL,
+        *,
+        torch_dtype: torch.dtype | None = None,
+        device: str | torch.device | None = None,
+        cpu_offload: bool = False,
+        group_offload: bool = False,
+        guardrails: bool = False,
+        acceleration=None,
+        progress: bool = True,
+    ) -> Cosmos3DiffusersBackend:
+        """Load a diffusers-format Cosmos 3 checkpoint (hub id or local directory), safetensors only.
+
+        ``torch_dtype`` defaults to bfloat16 on CUDA and float32 on CPU; ``device`` to CUDA when available.
+        ``cpu_offload`` keeps only the running component on the GPU; ``group_offload`` streams transformer blocks
+        (lowest memory). ``guardrails`` turns on the Cosmos safety checker (needs ``cosmos_guardrail`` and its
+        gated models). ``acceleration``: an ``AccelerationConfig`` applied with ``apply_acceleration``.
+        """
+        if cpu_offload and group_offload:
+            raise ValueError("cpu_offload and group_offload: expected at most one, got both")
+        device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        if torch_dtype is None:
+            torch_dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
+        model = str(model_id_or_dir)
+        if guardrails:
+            from diffusers.utils import is_cosmos_guardrail_available
+
+            if not is_cosmos_guardrail_available():
+                raise ModelNotAvailableError(
+                    "nvidia/Cosmos-Guardrail1", "guardrails need `pip install cosmos_guardrail`; or pass guardrails=False"
+                )
+        extra: dict[str, Any] = {} if guardrails else {"safety_checker": None}
+        pipe = _load_pipeline(model, dtype=torch_dtype, enable_safety_checker=guardrails, **extra)
+        if cpu_offload:
+            pipe.enable_model_cpu_offload(device=device)
+        elif group_offload:
+            pipe.enable_group_offload(
+                onload_device=device, offload_type="block_level", num_blocks_per_group=1,
+                use_stream=device.type == "cuda",
+            )
+        else:
+            pipe.to(device)
+        return cls(pipe, guardrails=guardrails, acceleration=acceleration, progress=progress)
+
+    # -- capabilities ---------------------------------------------------------------------------------------
+    def unsupported_reason(self, embodiment: str, mode: ActionMode | str) -> str | None:
+        """Why this backend cannot run ``mode`` for ``embodiment`` (``None`` when it can)."""
+        try:
+            adapter = get_adapter(embodiment)
+        except UnknownEmbodimentError as exc:
+            return str(exc)
+        if adapter.name == "droid_joint":
+            return (
+                "diffusers 0.42.1 cannot run Cosmos3-Nano-Policy-DROID (no state row, droid_lerobot fixed at 10D, "
+                "no guidance interval); serve it with vLLM-Omni, TensorRT-LLM, NIM or the Cosmos framework"
+            )
+        widths = _diffusers_action_widths()
+        if adapter.domain_name not in widths:
+            return f"domain {adapter.domain_name!r} is not accepted by Cosmos3OmniPipeline; accepted: {sorted(widths)}"
+        if widths[adapter.domain_name] != adapter.action_dim:
+            return (f"domain {adapter.domain_name!r} is {widths[adapter.domain_name]}D in diffusers, the "
+                    f"{adapter.name!r} adapter is {adapter.action_dim}D")
+        if ActionMode(mode) not in adapter.modes:
+            return f"embodiment {adapter.name!r} does not offer {ActionMode(mode).value}"
+        return None
+
+    def supports(self, embodiment: str, mode: ActionMode) -> bool:
+        return self.unsupported_reason(embodiment, mode) is None
+
+    def generate(self, request: WorldModelRequest) -> WorldModelResult:
+        reason = self.unsupported_reason(request.embodiment, request.mode)
+        if reason is not None:
+            raise UnsupportedModeError(f"backend {self.name!r}: {reason}")
+        return super().generate(request)
+
+    # -- one call -------------------------------------------------------------------------------------------
+    def _set_flow_shift(self, flow_shift: float) -> None:
+        if flow_shift != self._flow_shift:
+            from diffusers import UniPCMultistepScheduler
+
+            self.pipe.scheduler = UniPCMultistepScheduler.from_config(
+                self._base_scheduler_config, flow_shift=flow_shift, use_karras_sigmas=False
+            )
+            self._flow_shift = flow_shift
+
+    def _condition(self, request: WorldModelRequest):
+        from diffusers import CosmosActionCondition
+
+        adapter = request.adapter
+        preset = adapter.preset
+        common = dict(mode=request.mode.value, chunk_size=request.chunk_size, domain_name=adapter.domain_name,
+                      resolution_tier=preset.resolution_tier, view_point=preset.view_point)
+        if request.mode is ActionMode.INVERSE_DYNAMICS:
+            needed = request.chunk_size + 1
+            if len(request.frames) < needed:
+                raise ActionContractError(adapter.name, "frames", f">= {needed} frames (chunk {request.chunk_size} + 1)",
+                                          f"{len(request.frames)} frames")
+            return CosmosActionCondition(video=[Image.fromarray(f) for f in request.frames[:needed]], **common)
+        image = Image.fromarray(request.frames[0])
+        if request.mode is ActionMode.FORWARD_DYNAMICS:
+            return CosmosActionCondition(image=image, raw_actions=torch.from_numpy(request.actions).float(), **common)
+        return CosmosActionCondition(image=image, **common)
+
+    def _generate(self, request: WorldModelRequest) -> BackendOutput:
+        if not request.decode_video and request.mode is ActionMode.FORWARD_DYNAMICS:
+            raise UnsupportedModeError("decode_video=False: forward dynamics returns only a video; use it for "
+                                       "inverse dynamics or policy")
+        self._set_flow_shift(request.flow_shift)
+        condition = self._condition(request)
+        device = self.pipe._get_execution_device()
+        sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+        marks: dict[str, Any] = {"steps": []}
+
+        def first_forward(_module, _args):
+            marks.setdefault("denoise_start", time.perf_counter())
+
+        def step_end(_pipe, _step, _timestep, callback_kwargs):
+            sync()
+            marks["steps"].append(time.perf_counter())
+            return callback_kwargs
+
+        kwargs = dict(
+            prompt=request.prompt, fps=float(request.adapter.preset.fps),
+            num_inference_steps=request.num_inference_steps, guidance_scale=request.guidance_scale,
+            use_system_prompt=False, generator=torch.Generator("cpu").manual_seed(request.seed),
+            enable_safety_check=self.guardrails, callback_on_step_end=step_end,
+        )
+        hook = self.pipe.transformer.register_forward_pre_hook(first_forward)
+        start = time.perf_counter()
+        try:
+            if request.decode_video:
+                out = self.pipe(action=condition, output_type="np", **kwargs)
+                frames, actions = out.video, (out.action[0] if out.action else None)
+            else:
+                frames, actions = None, self._actions_only(condition, kwargs)
+        finally:
+            hook.remove()
+        sync()
+        end = time.perf_counter()
+        steps = marks["steps"]
+        denoise_start = marks.get("denoise_start", start)
+        timings = {
+            "pipeline_s": end - start,
+            "prepare_s": denoise_start - start,  # tokenize + VAE encode
+            "denoise_s": (steps[-1] if steps else end) - denoise_start,
+            "decode_s": end - (steps[-1] if steps else end),
+        }
+        step_times = np.diff([denoise_start, *steps]).tolist()  # per step; timings stay additive over chunks
+        if frames is not None:
+            frames = (np.asarray(frames) * 255.0).round().clip(0, 255).astype(np.uint8)
+        if actions is not None:
+            actions = actions.float().numpy()
+        return BackendOutput(frames, actions, timings, {"step_times_s": step_times})
+
+    def _actions_only(self, condition, kwargs: dict[str, Any]) -> torch.Tensor:
+        """ID / policy without the VAE decode (``output_type="latent"`` still returns the actions)."""
+        from cosmos_robotics.world_models.cosmos3 import acceleration
+
+        return acceleration.call_action_only(self.pipe, action=condition, **kwargs)

@@ -1,0 +1,35 @@
+"""Backend names -> world-model constructors, imported lazily so a backend's heavy dependencies load only on use.
+
+Each entry is ``"module:callable"``; the callable is called as ``callable(checkpoint, **options)`` (without the
+checkpoint when it is ``None``, so the backend's default model is used) and returns a :class:`WorldModel`.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from cosmos_robotics.errors import UnknownBackendError
+from cosmos_robotics.world_models.base import WorldModel
+
+BACKENDS: dict[str, str] = {
+    "diffusers": "cosmos_robotics.world_models.cosmos3.diffusers_backend:Cosmos3DiffusersBackend.from_pretrained",
+    # remote servers: the "checkpoint" is the server's base URL, options are RemoteConfig fields
+    "vllm-omni": "cosmos_robotics.world_models.remote:VllmOmniWorldModel",
+    "trtllm": "cosmos_robotics.world_models.remote:TrtLlmWorldModel",
+    "nim": "cosmos_robotics.world_models.remote:NimWorldModel",
+}
+
+
+def available_backends() -> list[str]:
+    return sorted(BACKENDS)
+
+
+def make_world_model(backend: str, checkpoint: str | None = None, **options) -> WorldModel:
+    """Build the world model registered as ``backend``; ``options`` go to its constructor unchanged."""
+    if backend not in BACKENDS:
+        raise UnknownBackendError(backend, available_backends())
+    module_name, _, attribute = BACKENDS[backend].partition(":")
+    constructor = import_module(module_name)
+    for part in attribute.split("."):
+        constructor = getattr(constructor, part)
+    return constructor(**options) if checkpoint is None else constructor(checkpoint, **options)
