@@ -13,5 +13,10 @@ COOKBOOK = REPO / "datasets" / "cosmos3_cookbook"
 
 
 @pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
 def cookbook() -> Path:
     return COOKBOOK

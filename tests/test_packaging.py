@@ -4,11 +4,9 @@ import subprocess
 import sys
 import zipfile
 
-from conftest import REPO
 
-
-def test_wheel_contains_runtime_data(tmp_path):
-    subprocess.run([sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "--no-build-isolation",
+def test_wheel_contains_runtime_data(tmp_path, repo_root):
+    subprocess.run([sys.executable, "-m", "pip", "wheel", str(repo_root), "--no-deps", "--no-build-isolation",
                     "-q", "-w", str(tmp_path)], check=True, timeout=300, capture_output=True)
     (wheel,) = tmp_path.glob("cosmos_robotics-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
