@@ -17,6 +17,8 @@ BACKENDS: dict[str, str] = {
     "vllm-omni": "cosmos_robotics.world_models.remote:VllmOmniWorldModel",
     "trtllm": "cosmos_robotics.world_models.remote:TrtLlmWorldModel",
     "nim": "cosmos_robotics.world_models.remote:NimWorldModel",
+    # the shipped CPU default (checkpoint: a weights directory; default: the bundled weights)
+    "embedded": "cosmos_robotics.world_models.embedded.backend:EmbeddedWorldModel",
 }
 
 

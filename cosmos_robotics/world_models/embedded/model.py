@@ -1,0 +1,210 @@
+"""The embedded world model: one small convolutional network with forward-dynamics, inverse-dynamics and policy heads.
+
+Why this shape (a laptop CPU must run it, and the scene is mostly static):
+
+* one image encoder shared by the three views (a learned view embedding tells them apart) and by all heads;
+* forward dynamics predicts every future frame *directly* from the conditioning frame (no autoregressive
+  feedback, so errors do not compound over the chunk): a GRU over the action chunk gives a context per future
+  step, which modulates the 16 x 16 latent by FiLM; the decoder, with U-Net skips from the conditioning frame,
+  outputs a colour and a mask per pixel and the frame is ``mask * colour + (1 - mask) * conditioning frame``;
+* small separate heads read the same context for the flange state and the task-success probability;
+* inverse dynamics and the policy read spatial (8 x 8) features of every view, so object positions survive.
+
+Images are float tensors in [-1, 1], ``[B, V, 3, H, W]``; states are SimDroid ``observation.state`` rows.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cosmos_robotics.world_models.embedded.config import (
+    ACTION_DIM,
+    CHUNK,
+    STATE_DIM,
+    STATE_OUT,
+    VIEWS,
+    ModelConfig,
+)
+
+
+def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1), nn.GroupNorm(8, cout), nn.SiLU())
+
+
+class Encoder(nn.Module):
+    """128 px image -> skips at 64 and 32 px and a 16 x 16 latent."""
+
+    def __init__(self, channels: tuple[int, int, int]):
+        super().__init__()
+        c1, c2, c3 = channels
+        self.s1 = nn.Sequential(_conv(3, c1, 2), _conv(c1, c1))
+        self.s2 = nn.Sequential(_conv(c1, c2, 2), _conv(c2, c2))
+        self.s3 = nn.Sequential(_conv(c2, c3, 2), _conv(c3, c3))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        s1 = self.s1(x)
+        s2 = self.s2(s1)
+        return s1, s2, self.s3(s2)
+
+
+class FiLMBlock(nn.Module):
+    def __init__(self, channels: int, context: int):
+        super().__init__()
+        self.norm1, self.conv1 = nn.GroupNorm(8, channels), nn.Conv2d(channels, channels, 3, 1, 1)
+        self.norm2, self.conv2 = nn.GroupNorm(8, channels), nn.Conv2d(channels, channels, 3, 1, 1)
+        self.film = nn.Linear(context, 2 * channels)
+        nn.init.zeros_(self.film.weight)
+        nn.init.zeros_(self.film.bias)
+
+    def forward(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        gamma, beta = self.film(context)[:, :, None, None].chunk(2, dim=1)
+        h = self.conv1(F.silu(self.norm1(x)))
+        h = self.norm2(h) * (1 + gamma) + beta
+        return x + self.conv2(F.silu(h))
+
+
+class Decoder(nn.Module):
+    """16 x 16 latent + skips -> colour (3) and mask logit (1) at 128 px (pixel shuffle from 64 px)."""
+
+    def __init__(self, channels: tuple[int, int, int]):
+        super().__init__()
+        c1, c2, c3 = channels
+        self.up2 = _conv(c3 + c2, c2)
+        self.up1 = _conv(c2 + c1, 32)
+        self.out = nn.Conv2d(32, 4 * 4, 3, 1, 1)
+
+    def forward(self, z: torch.Tensor, s2: torch.Tensor, s1: torch.Tensor) -> torch.Tensor:
+        h = self.up2(torch.cat([F.interpolate(z, scale_factor=2.0), s2], 1))
+        h = self.up1(torch.cat([F.interpolate(h, scale_factor=2.0), s1], 1))
+        return F.pixel_shuffle(self.out(h), 2)
+
+
+class SpatialTrunk(nn.Module):
+    """16 x 16 latent -> one vector per view that keeps where things are (8 x 8 grid, flattened)."""
+
+    def __init__(self, cin: int, channels: int, out: int):
+        super().__init__()
+        self.conv = nn.Sequential(_conv(cin, channels, 2), _conv(channels, 32))
+        self.proj = nn.Linear(32 * 8 * 8, out)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return F.silu(self.proj(self.conv(z).flatten(1)))
+
+
+class EmbeddedNet(nn.Module):
+    def __init__(self, config: ModelConfig | None = None):
+        super().__init__()
+        self.config = config = config or ModelConfig()
+        c1, c2, c3 = config.enc_channels
+        h = config.hidden
+        nv = len(VIEWS)
+        self.encoder = Encoder(config.enc_channels)
+        self.view_embed = nn.Parameter(torch.zeros(nv, c3, 1, 1))
+        # Normalization of inputs/targets, filled from the training data (saved with the weights).
+        self.register_buffer("state_mean", torch.zeros(STATE_DIM))
+        self.register_buffer("state_std", torch.ones(STATE_DIM))
+        self.register_buffer("delta_std", torch.ones(STATE_OUT))
+        # Forward dynamics: state -> initial context, GRU over actions, FiLM into the latent, decoder.
+        self.state_mlp = nn.Sequential(nn.Linear(STATE_DIM, h), nn.SiLU(), nn.Linear(h, h))
+        self.action_in = nn.Linear(ACTION_DIM, h)
+        self.gru = nn.GRU(h, h, batch_first=True)
+        self.step_embed = nn.Parameter(torch.zeros(CHUNK + 1, h))
+        self.ctx_view = nn.Parameter(torch.zeros(nv, h))
+        self.blocks = nn.ModuleList(FiLMBlock(c3, h) for _ in range(config.res_blocks))
+        self.decoder = Decoder(config.enc_channels)
+        pooled = nv * c3
+        self.state_head = nn.Sequential(nn.Linear(h + pooled, h), nn.SiLU(), nn.Linear(h, STATE_OUT))
+        self.success_head = nn.Sequential(nn.Linear(h + pooled, h), nn.SiLU(), nn.Linear(h, 1))
+        # Inverse dynamics: per-frame spatial features, a temporal convolution over consecutive pairs.
+        hh = config.head_hidden
+        self.id_trunk = SpatialTrunk(c3, config.head_channels, h)
+        self.id_temporal = nn.Sequential(
+            nn.Conv1d(2 * nv * h, hh, 3, padding=1), nn.SiLU(), nn.Conv1d(hh, hh, 3, padding=1), nn.SiLU(),
+            nn.Conv1d(hh, ACTION_DIM, 1),
+        )
+        # Policy: spatial features of the three views + state -> a whole chunk.
+        self.policy_trunk = SpatialTrunk(c3, config.head_channels, h)
+        self.policy_head = nn.Sequential(nn.Linear(nv * h + h, hh), nn.SiLU(), nn.Linear(hh, hh), nn.SiLU(),
+                                         nn.Linear(hh, CHUNK * ACTION_DIM))
+
+    # ----------------------------------------------------------------- shared pieces
+    def encode(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``[B, V, 3, H, W]`` -> skips/latent flattened over ``B * V`` (view embedding added to the latent)."""
+        b, v = images.shape[:2]
+        s1, s2, z = self.encoder(images.flatten(0, 1))
+        z = (z.unflatten(0, (b, v)) + self.view_embed).flatten(0, 1)
+        return s1, s2, z
+
+    def norm_state(self, state: torch.Tensor) -> torch.Tensor:
+        return (state - self.state_mean) / self.state_std
+
+    def context(self, state: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        """``[B, 14]`` + ``[B, T, 10]`` -> ``[B, T+1, hidden]`` (index 0: before any action)."""
+        h0 = self.state_mlp(self.norm_state(state))
+        out, _ = self.gru(self.action_in(actions), h0[None].contiguous())
+        ctx = torch.cat([h0[:, None], out], 1)
+        return ctx + self.step_embed[: ctx.shape[1]]
+
+    # ----------------------------------------------------------------- forward dynamics
+    def forward_dynamics(self, images: torch.Tensor, state: torch.Tensor, actions: torch.Tensor,
+                         steps: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Predict frames (at ``steps``, 1-based; default all), state deltas and success logits.
+
+        Returns ``frames [B, K, V, 3, H, W]``, ``state [B, T, 7]`` (normalized deltas), ``success [B, T+1]``.
+        """
+        b, v = images.shape[:2]
+        t = actions.shape[1]
+        s1, s2, z = self.encode(images)
+        ctx = self.context(state, actions)  # [B, T+1, h]
+        pooled = z.mean((2, 3)).unflatten(0, (b, v)).flatten(1)  # [B, V*c3]
+        head_in = torch.cat([ctx, pooled[:, None].expand(-1, t + 1, -1)], -1)
+        out = {"state": self.state_head(head_in[:, 1:]), "success": self.success_head(head_in).squeeze(-1)}
+        if steps is None:
+            steps = torch.arange(1, t + 1, device=images.device).expand(b, t)
+        k = steps.shape[1]
+        if k == 0:  # action-only calls: no frames to decode
+            return out
+        step_ctx = torch.gather(ctx, 1, steps[..., None].expand(-1, -1, ctx.shape[-1]))  # [B, K, h]
+        view_ctx = (step_ctx[:, :, None] + self.ctx_view).flatten(0, 2)  # [B*K*V, h]
+
+        def rep(x: torch.Tensor) -> torch.Tensor:  # [B*V, ...] -> [B*K*V, ...] matching view_ctx's order
+            return x.unflatten(0, (b, 1, v)).expand(-1, k, -1, *x.shape[1:]).flatten(0, 2)
+
+        h = rep(z)
+        for block in self.blocks:
+            h = block(h, view_ctx)
+        raw = self.decoder(h, rep(s2), rep(s1))
+        colour, mask = torch.tanh(raw[:, :3]), torch.sigmoid(raw[:, 3:])
+        cond = rep(images.flatten(0, 1))
+        frames = mask * colour + (1 - mask) * cond
+        out["frames"] = frames.unflatten(0, (b, k, v))
+        return out
+
+    # ----------------------------------------------------------------- inverse dynamics and policy
+    def inverse_dynamics(self, video: torch.Tensor) -> torch.Tensor:
+        """``[B, T+1, V, 3, H, W]`` -> ``[B, T, 10]`` normalized actions."""
+        b, t1, v = video.shape[:3]
+        _, _, z = self.encode(video.flatten(0, 1))
+        feats = self.id_trunk(z).unflatten(0, (b, t1, v)).flatten(2)  # [B, T+1, V*h]
+        pairs = torch.cat([feats[:, :-1], feats[:, 1:] - feats[:, :-1]], -1)  # [B, T, 2*V*h]
+        return self.id_temporal(pairs.transpose(1, 2)).transpose(1, 2)
+
+    def policy(self, images: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
+        """``[B, V, 3, H, W]`` + ``[B, 14]`` -> ``[B, 16, 10]`` normalized actions."""
+        b, v = images.shape[:2]
+        _, _, z = self.encode(images)
+        feats = self.policy_trunk(z).unflatten(0, (b, v)).flatten(1)
+        x = torch.cat([feats, self.state_mlp(self.norm_state(state))], -1)
+        return self.policy_head(x).unflatten(1, (CHUNK, ACTION_DIM))
+
+
+def to_model_images(frames_uint8: torch.Tensor) -> torch.Tensor:
+    """uint8 ``[..., H, W, 3]`` -> float ``[..., 3, H, W]`` in [-1, 1]."""
+    return frames_uint8.movedim(-1, -3).float().div(127.5).sub(1.0)
+
+
+def to_uint8(images: torch.Tensor) -> torch.Tensor:
+    """float ``[..., 3, H, W]`` in [-1, 1] -> uint8 ``[..., H, W, 3]``."""
+    return images.add(1.0).mul(127.5).round().clamp(0, 255).to(torch.uint8).movedim(-3, -1)

@@ -1,0 +1,122 @@
+"""The shipped embedded world model through the WorldModel interface, against the real SimDroid-v0 simulator."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cosmos_robotics.embodiments import get_adapter
+from cosmos_robotics.embodiments.droid import compose_concat_view
+from cosmos_robotics.errors import ActionContractError
+from cosmos_robotics.policies import make_policy
+from cosmos_robotics.sim import SimDroidEnv
+from cosmos_robotics.world_models import WorldModelRequest
+from cosmos_robotics.world_models.embedded.backend import EmbeddedWorldModel, split_views, stack_views
+from cosmos_robotics.world_models.embedded.checkpoint import DEFAULT_WEIGHTS, WEIGHTS_FILE
+
+VIEWS = ("wrist", "exterior_1", "exterior_2")
+
+
+@pytest.fixture(scope="module")
+def wm() -> EmbeddedWorldModel:
+    return EmbeddedWorldModel()  # the shipped weights, loaded by default
+
+
+@pytest.fixture(scope="module")
+def start():
+    env = SimDroidEnv()
+    obs, _ = env.reset(seed=123)
+    yield env, obs
+    env.close()
+
+
+def stacked(obs: dict) -> np.ndarray:
+    return stack_views(*(obs[f"observation.images.{v}"] for v in VIEWS))
+
+
+def move_chunk(dx: float) -> np.ndarray:
+    """A 16-step chunk moving the flange ``dx`` m per step along x with the gripper open."""
+    droid = get_adapter("droid")
+    cartesian = np.zeros((17, 6))
+    cartesian[:, 0] = dx * np.arange(17)
+    cartesian[:, 3] = np.pi
+    return droid.encode_window(cartesian, np.zeros(16))
+
+
+def test_shipped_weights_are_small_and_load_by_default(wm):
+    size = (DEFAULT_WEIGHTS / WEIGHTS_FILE).stat().st_size
+    assert size <= 25 * 2**20
+    assert wm.supports("droid", "forward_dynamics") and not wm.supports("av", "forward_dynamics")
+
+
+def test_forward_dynamics_shapes_state_and_action_sensitivity(wm, start):
+    _, obs = start
+    frame, state = stacked(obs), obs["observation.state"]
+    still = wm.forward_dynamics(frame, move_chunk(0.0), embodiment="droid", state=state)
+    moving = wm.forward_dynamics(frame, move_chunk(0.012), embodiment="droid", state=state)
+    assert still.frames.shape == (17, 384, 128, 3) and still.frames.dtype == np.uint8
+    np.testing.assert_array_equal(still.frames[0], frame)
+    assert still.extras["state"].shape == (16, 14)
+    assert still.extras["success_probability"].shape == (17,)
+    assert np.all((still.extras["success_probability"] >= 0) & (still.extras["success_probability"] <= 1))
+    # Different actions -> different futures: the flange prediction follows the commanded +x motion.
+    advance = moving.extras["cartesian"][-1, 0] - still.extras["cartesian"][-1, 0]
+    assert advance > 0.08, advance
+    diff = np.abs(moving.frames[-1].astype(int) - still.frames[-1].astype(int)).mean()
+    assert diff > 2.0, diff
+
+
+def test_batch_equals_single_and_is_deterministic(wm, start):
+    _, obs = start
+    frame, state = stacked(obs)[None], obs["observation.state"]
+    requests = [WorldModelRequest("forward_dynamics", "droid", frame, actions=move_chunk(dx), state=state)
+                for dx in (0.0, 0.01)]
+    batch = wm.generate_batch(requests)
+    assert batch[0].timings["batch_size"] == 2
+    for request, result in zip(requests, batch, strict=True):
+        single = wm.generate(request)
+        assert np.abs(single.frames.astype(int) - result.frames.astype(int)).max() <= 1
+        np.testing.assert_allclose(single.extras["state"], result.extras["state"], atol=1e-4)
+    again = wm.generate_batch(requests)
+    np.testing.assert_array_equal(again[1].frames, batch[1].frames)
+
+
+def test_inverse_dynamics_and_policy_on_concat_view(wm, start):
+    env, obs = start
+    expert = make_policy("expert", seed=0)
+    env.reset(seed=123)
+    info = {"privileged": env.privileged_state()}
+    frames = [compose_concat_view(*(obs[f"observation.images.{v}"] for v in VIEWS))]
+    o = obs
+    for _ in range(16):
+        o, _, _, _, info = env.step(expert.act(o, info))
+        frames.append(compose_concat_view(*(o[f"observation.images.{v}"] for v in VIEWS)))
+    result = wm.inverse_dynamics(np.stack(frames), embodiment="droid")
+    assert result.actions.shape == (16, 10) and np.abs(result.actions).max() <= 1.0
+    assert result.command.poses.shape == (17, 4, 4)
+    plan = wm.policy(frames[0], embodiment="droid", instruction=env.task, state=obs["observation.state"])
+    assert plan.actions.shape == (16, 10)
+    assert plan.frames.shape == (17, 192, 128, 3)
+    assert split_views(plan.frames).shape == (17, 3, 128, 128, 3)
+
+
+def test_bad_requests_raise_typed_errors(wm, start):
+    _, obs = start
+    with pytest.raises(ActionContractError, match="state"):
+        wm.forward_dynamics(stacked(obs), move_chunk(0.0), embodiment="droid")
+    with pytest.raises(ActionContractError, match="frames"):
+        wm.forward_dynamics(np.zeros((100, 128, 3), np.uint8), move_chunk(0.0), embodiment="droid",
+                            state=obs["observation.state"])
+
+
+def test_embedded_policy_drives_the_simulator():
+    env = SimDroidEnv(episode_length=12)
+    policy = make_policy("embedded:replan=8", seed=0)
+    obs, info = env.reset(seed=7)
+    start = obs["observation.state"][:3].copy()
+    for _ in range(12):  # the env raises ActionContractError on any invalid action
+        obs, _, _, truncated, info = env.step(policy.act(obs, info))
+    env.close()
+    assert truncated
+    assert policy.last_chunk.shape == (16, 10)
+    assert np.linalg.norm(obs["observation.state"][:3] - start) > 0.02
