@@ -12,7 +12,14 @@ from cosmos_robotics.errors import CosmosRoboticsError
 # One module per command group; each adds its sub-parsers and sets ``func`` on them.
 COMMAND_MODULES = (
     "cosmos_robotics.cli.embodiments",
+    "cosmos_robotics.cli.dynamics",
+    "cosmos_robotics.cli.dev",
     "cosmos_robotics.cli.actions",
+    "cosmos_robotics.cli.demo",
+    "cosmos_robotics.cli.serve",
+    "cosmos_robotics.cli.train",
+    "cosmos_robotics.cli.sim",
+    "cosmos_robotics.cli.dataset",
 )
 
 
