@@ -31,6 +31,7 @@ import os
 
 os.environ.setdefault("MUJOCO_GL", "egl")  # headless CPU/GPU rendering; must precede the mujoco import
 
+import weakref  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -164,7 +165,7 @@ class SimDroidEnv(gym.Env):
 
     def close(self):
         if self._renderer is not None:
-            self._renderer.close()
+            self._close_renderer()
             self._renderer = None
 
     # ----------------------------------------------------------------- state
@@ -231,6 +232,9 @@ class SimDroidEnv(gym.Env):
         if self._renderer is None:
             height, width = self.image_size
             self._renderer = mujoco.Renderer(self.model, height, width)  # quality set in scene.xml
+            # Envs kept alive until interpreter exit (worker caches) must free the EGL context before the GL
+            # libraries are torn down, or Python prints an EGLError traceback at exit.
+            self._close_renderer = weakref.finalize(self, self._renderer.close)
         self._renderer.update_scene(self.data, camera=camera)
         flags = self._renderer.scene.flags
         flags[mujoco.mjtRndFlag.mjRND_SHADOW] = 0
