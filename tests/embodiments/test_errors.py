@@ -35,7 +35,7 @@ def test_non_finite(bad):
 def test_rot6d_far_from_orthonormal():
     actions = np.tile(np.asarray(IDENTITY_ROW, dtype=float), (3, 1))
     actions[2, 3:6] = [3.0, 0.0, 0.0]
-    with pytest.raises(ActionContractError, match=r"rot6d columns.*error 2 at row 2"):
+    with pytest.raises(ActionContractError, match=r"rot6d columns.*error 8 at row 2"):
         get_adapter("av").decode(actions)
 
 
