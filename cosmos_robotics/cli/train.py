@@ -1,4 +1,5 @@
-"""``cosmos-robotics train``: train the embedded world model on SimDroid-v0 episodes simulated in memory."""
+"""``cosmos-robotics train``: train the embedded world model on SimDroid-v0 episodes, simulated in memory or
+read from LeRobot v3 datasets recorded by ``cosmos-robotics sim record`` (``--data``)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,21 @@ from pathlib import Path
 
 from cosmos_robotics.errors import CosmosRoboticsError
 
+SIMULATED_DEFAULTS = {"episodes": 64, "first_seed": 0}
+
 
 def register(sub) -> None:
     from cosmos_robotics.world_models.embedded.config import TrainConfig
 
     parser = sub.add_parser("train", help="train the embedded world model (CPU or GPU), reproducible from --seed")
     parser.add_argument("--out", type=Path, required=True, help="directory for model.safetensors + config + log")
-    parser.add_argument("--episodes", type=int, default=64, help="episodes to simulate")
-    parser.add_argument("--first-seed", type=int, default=0, help="seed of the first simulated episode")
-    parser.add_argument("--workers", type=int, default=1, help="simulator processes")
+    parser.add_argument("--data", action="append", default=[], metavar="DIR",
+                        help="LeRobot v3 dataset recorded by `sim record` (repeatable or comma-separated); "
+                             "instead of simulating in memory")
+    parser.add_argument("--episodes", type=int, default=None,
+                        help=f"episodes to simulate in memory (default {SIMULATED_DEFAULTS['episodes']})")
+    parser.add_argument("--first-seed", type=int, default=None, help="seed of the first simulated episode (default 0)")
+    parser.add_argument("--workers", type=int, default=1, help="processes simulating, or decoding + replaying --data")
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
     defaults = TrainConfig()
     for f in fields(TrainConfig):
@@ -28,15 +35,26 @@ def register(sub) -> None:
 def run(args) -> int:
     from cosmos_robotics.world_models.embedded.checkpoint import save_checkpoint
     from cosmos_robotics.world_models.embedded.config import TrainConfig
-    from cosmos_robotics.world_models.embedded.data import generate_episodes
+    from cosmos_robotics.world_models.embedded.data import generate_episodes, load_recorded_episodes
     from cosmos_robotics.world_models.embedded.train import train
 
     config = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
     if config.steps < 1 or config.batch_size < 1:
         raise CosmosRoboticsError(f"--steps and --batch-size must be >= 1, got {config.steps}, {config.batch_size}")
-    episodes = generate_episodes(args.episodes, args.first_seed, config.episode_length, args.workers)
+    roots = [Path(part) for value in args.data for part in value.split(",") if part.strip()]
+    if args.data:
+        given = [f"--{k.replace('_', '-')}" for k in SIMULATED_DEFAULTS if getattr(args, k) is not None]
+        if given:
+            raise CosmosRoboticsError(f"expected one data source: --data or in-memory simulation, got --data and "
+                                      f"{', '.join(given)}")
+        episodes = load_recorded_episodes(roots, config.episode_length, args.workers)
+        source = f"recorded: {', '.join(str(r) for r in roots)} ({len(episodes.seeds)} episodes)"
+    else:
+        sim = {k: v if (v := getattr(args, k)) is not None else d for k, d in SIMULATED_DEFAULTS.items()}
+        episodes = generate_episodes(sim["episodes"], sim["first_seed"], config.episode_length, args.workers)
+        source = f"simulated: {sim['episodes']} episodes from seed {sim['first_seed']}"
     model, log = train(episodes, config, device=args.device)
-    log["data"] = f"simulated: {args.episodes} episodes from seed {args.first_seed}"
+    log["data"] = source
     save_checkpoint(model, args.out, log)
     print(json.dumps({k: log[k] for k in ("train_seconds", "episodes", "parameters")}))
     return 0

@@ -6,7 +6,18 @@ A policy has a ``name`` (its canonical spec), ``reset(seed)`` and ``act(observat
 from __future__ import annotations
 
 from cosmos_robotics.errors import UnknownPolicyError
+from cosmos_robotics.policies.contract_speed import ContractSpeedPolicy
 from cosmos_robotics.policies.scripted_expert import ScriptedExpert
+
+
+def _expert(contract: float = 0.0, **kwargs):
+    """``contract=1``: the expert limited to the DROID contract's per-frame range (the embedded model's data)."""
+    if contract not in (0.0, 1.0):
+        raise ValueError(f"contract must be 0 or 1, got {contract:g}")
+    expert = ScriptedExpert(**kwargs)
+    if not contract:
+        return expert
+    return ContractSpeedPolicy(expert)
 
 
 def _embedded_policy(**kwargs):
@@ -16,8 +27,8 @@ def _embedded_policy(**kwargs):
     return EmbeddedPolicy(**kwargs)
 
 
-POLICIES = {"expert": ScriptedExpert, "embedded": _embedded_policy}
-PARAMETERS = {"expert": ("noise", "slip"), "embedded": ("replan",)}
+POLICIES = {"expert": _expert, "embedded": _embedded_policy}
+PARAMETERS = {"expert": ("noise", "slip", "contract"), "embedded": ("replan",)}
 
 
 def make_policy(spec: str, seed: int | None = None):

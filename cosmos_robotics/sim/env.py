@@ -27,11 +27,11 @@ Deterministic for a seed: same seed -> same states and, on the same Mesa build, 
 
 from __future__ import annotations
 
+import atexit
 import os
 
 os.environ.setdefault("MUJOCO_GL", "egl")  # headless CPU/GPU rendering; must precede the mujoco import
 
-import weakref  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -165,7 +165,8 @@ class SimDroidEnv(gym.Env):
 
     def close(self):
         if self._renderer is not None:
-            self._close_renderer()
+            atexit.unregister(self._renderer.close)
+            self._renderer.close()
             self._renderer = None
 
     # ----------------------------------------------------------------- state
@@ -232,9 +233,9 @@ class SimDroidEnv(gym.Env):
         if self._renderer is None:
             height, width = self.image_size
             self._renderer = mujoco.Renderer(self.model, height, width)  # quality set in scene.xml
-            # Envs kept alive until interpreter exit (worker caches) must free the EGL context before the GL
-            # libraries are torn down, or Python prints an EGLError traceback at exit.
-            self._close_renderer = weakref.finalize(self, self._renderer.close)
+            # Envs kept alive until interpreter exit (worker caches) must free the EGL context before mujoco's
+            # own atexit hook tears EGL down (registered when the first context is made, so ours runs first).
+            atexit.register(self._renderer.close)
         self._renderer.update_scene(self.data, camera=camera)
         flags = self._renderer.scene.flags
         flags[mujoco.mjtRndFlag.mjRND_SHADOW] = 0

@@ -1,48 +1,44 @@
-"""Training data for the embedded model: episodes of SimDroid-v0 generated in memory (LeRobot v3 input: not yet).
+"""Training data for the embedded model: SimDroid-v0 episodes simulated in memory, or read back from LeRobot v3
+datasets recorded by ``cosmos-robotics sim record``; both give the same arrays (``Episodes``).
 
-Every episode becomes the same arrays (``Episodes``): the three views per frame, ``observation.state``, the
-gripper command, per-frame ``is_success``, and for every window start ``t`` the Cosmos 3 DROID model-space chunk
-of frames ``t .. t+16`` (``get_adapter("droid").encode_window`` on the measured flange pose and gripper command)
-plus the future flange deltas the state head learns.
+Every episode becomes the three views per frame, ``observation.state``, the gripper command, per-frame
+``is_success``, and for every window start ``t`` the Cosmos 3 DROID model-space chunk of frames ``t .. t+16``
+(``get_adapter("droid").encode_window`` on the measured flange pose and gripper command) plus the future flange
+deltas the state head learns.
 
-The data expert is the scripted expert limited to DROID's contract speed: the Cosmos 3 DROID normalization spans
-about +-1.4 cm and +-0.04 rad per frame, and the raw expert moves up to 3 cm, so ~9 % of its translations would
-be clamped and the chunks would no longer describe the motion. Limited, the task takes 85-105 frames, hence
-130-frame episodes.
+The data expert is the scripted expert limited to DROID's contract speed (policy spec ``expert:...,contract=1``):
+the Cosmos 3 DROID normalization spans about +-1.4 cm and +-0.04 rad per frame, and the raw expert moves up to
+3 cm, so ~9 % of its translations would be clamped and the chunks would no longer describe the motion. Limited,
+the task takes 85-105 frames, hence 130-step episodes.
+
+Recorded data: one dataset per ladder rung, e.g. ``sim record --policy expert:noise=0.005,contract=1 --steps 131``
+(the recorder stores the observation *before* each action, so ``L`` actions need ``--steps L+1``). The recorder
+keeps only the episode's final success flag, not ``is_success`` per frame, so the loader replays every episode
+state-only (no rendering) from its recorded seed and policy to label the frames, and refuses the episode unless
+the replayed states and gripper commands equal the recorded ones bit for bit.
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, fields
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields, replace
 from multiprocessing import get_context
+from pathlib import Path
 
 import numpy as np
 from scipy.spatial.transform import Rotation
 from tqdm import tqdm
 
-from cosmos_robotics.world_models.embedded.config import CHUNK, VIEWS
+from cosmos_robotics.errors import DatasetFormatError
+from cosmos_robotics.world_models.embedded.config import CHUNK, IMAGE_SIZE, STATE_DIM, VIEWS
 
-# Per-axis limits (m, rad) inside the DROID q01..q99 range of framewise flange deltas.
-CONTRACT_LOW = np.array([-0.0125, -0.012, -0.0135, -0.04, -0.04, -0.04])
-CONTRACT_HIGH = np.array([0.0135, 0.0105, 0.0135, 0.04, 0.04, 0.04])
-# (spec, share of episodes, used for behaviour cloning)
-LADDER = (("expert", 0.4, True), ("expert:noise=0.005", 0.2, True), ("expert:noise=0.01,slip=0.3", 0.2, False),
-          ("expert:noise=0.02", 0.2, False))
-
-
-class ContractSpeedExpert:
-    """The scripted expert with its per-frame motion limited to the DROID contract's range."""
-
-    def __init__(self, spec: str, seed: int):
-        from cosmos_robotics.policies import make_policy
-
-        self.expert = make_policy(spec, seed=seed)
-
-    def act(self, observation: dict, info: dict) -> np.ndarray:
-        action = self.expert.act(observation, info)
-        action[:6] = np.clip(action[:6], CONTRACT_LOW, CONTRACT_HIGH)
-        return action
+# (policy spec, share of episodes, used for behaviour cloning); specs are canonical ``make_policy(...).name``s
+LADDER = (("expert:contract=1", 0.4, True), ("expert:noise=0.005,contract=1", 0.2, True),
+          ("expert:noise=0.01,slip=0.3,contract=1", 0.2, False), ("expert:noise=0.02,contract=1", 0.2, False))
+CLONED = frozenset(spec for spec, _, clone in LADDER if clone)
+CAMERA_KEYS = tuple(f"observation.images.{view}" for view in VIEWS)
+STATE_KEY, ACTION_KEY, GRIPPER_ACTION = "observation.state", "action", 6
 
 
 def ladder_spec(index: int, count: int) -> tuple[str, bool]:
@@ -96,11 +92,12 @@ def window_targets(states: np.ndarray, gripper: np.ndarray) -> tuple[np.ndarray,
 
 
 def simulate_episode(seed: int, spec: str, clone: bool, episode_length: int, cameras: bool = True) -> Episodes:
-    """Run one contract-speed expert episode in SimDroid-v0 and turn it into training arrays."""
+    """Run one episode of policy ``spec`` in SimDroid-v0 and turn it into training arrays."""
+    from cosmos_robotics.policies import make_policy
     from cosmos_robotics.sim.env import SimDroidEnv
 
     env = _env(episode_length, cameras)
-    policy = ContractSpeedExpert(spec, seed)
+    policy = make_policy(spec, seed=seed)
     obs, info = env.reset(seed=seed)
     images, states, gripper, success = [], [], [], []
     for step in range(episode_length + 1):
@@ -138,12 +135,123 @@ def _simulate_job(job: tuple[int, str, bool, int]) -> Episodes:
     return simulate_episode(*job)
 
 
+def _map(work: Callable, jobs: list, workers: int, desc: str) -> list:
+    """``work`` over ``jobs`` in order, in ``workers`` spawned processes (MuJoCo and decoding scale with processes)."""
+    if workers <= 1 or len(jobs) <= 1:
+        return [work(j) for j in tqdm(jobs, desc=desc, unit="ep")]
+    with get_context("spawn").Pool(min(workers, len(jobs))) as pool:
+        return list(tqdm(pool.imap(work, jobs), total=len(jobs), desc=desc, unit="ep"))
+
+
 def generate_episodes(count: int, first_seed: int = 0, episode_length: int = 130, workers: int = 1) -> Episodes:
     """``count`` ladder episodes with seeds ``first_seed ..``; ``workers`` processes render in parallel."""
     jobs = [(first_seed + i, *ladder_spec(i, count), episode_length) for i in range(count)]
-    if workers <= 1:
-        parts = [_simulate_job(j) for j in tqdm(jobs, desc="simulating", unit="ep")]
-    else:
-        with get_context("spawn").Pool(workers) as pool:
-            parts = list(tqdm(pool.imap(_simulate_job, jobs), total=count, desc="simulating", unit="ep"))
-    return Episodes.concat(parts)
+    return Episodes.concat(_map(_simulate_job, jobs, workers, "simulating"))
+
+
+@dataclass(frozen=True)
+class _RecordedEpisode:
+    """What one worker needs to turn a recorded episode into ``Episodes``: where its frames are, its numbers."""
+
+    label: str  # "<dataset> episode <i>", for errors
+    videos: tuple[tuple[str, tuple[float, ...]], ...]  # per view in VIEWS order: video file, frame timestamps
+    tolerance_s: float
+    states: np.ndarray  # float32 [L+1, 14]
+    gripper: np.ndarray  # float32 [L]
+    seed: int
+    policy: str
+    clone: bool
+
+
+def load_recorded_episodes(roots: Sequence[str | Path], episode_length: int = 130, workers: int = 1) -> Episodes:
+    """Every episode of the LeRobot v3 datasets ``roots`` (written by ``sim record``), cut to ``episode_length``
+    actions; ``workers`` processes decode and replay in parallel."""
+    if not roots:
+        raise DatasetFormatError("expected at least one dataset directory, got none")
+    jobs = [job for root in roots for job in _recorded_jobs(Path(root), episode_length)]
+    if not any(job.clone for job in jobs):
+        warnings.warn(f"no dataset was recorded with a policy the policy head imitates ({', '.join(sorted(CLONED))}):"
+                      " the policy head will not train", stacklevel=2)
+    return Episodes.concat(_map(_load_recorded, [(job, episode_length) for job in jobs], workers, "loading"))
+
+
+def _recorded_jobs(root: Path, episode_length: int) -> list[_RecordedEpisode]:
+    """Check one dataset against what training needs and list its episodes (numbers read, videos not yet)."""
+    from lerobot.datasets.lerobot_dataset import LeRobotDataset
+
+    from cosmos_robotics.cli.sim import ENV_ID
+    from cosmos_robotics.export import default_repo_id, read_provenance
+    from cosmos_robotics.policies import make_policy
+
+    if not (root / "meta" / "info.json").is_file():
+        raise DatasetFormatError(f"{root}: expected a LeRobot v3 dataset (meta/info.json), found none")
+    try:
+        dataset = LeRobotDataset(default_repo_id(root), root=root, video_backend="pyav")
+    except (ValueError, KeyError, OSError) as exc:
+        raise DatasetFormatError(f"{root}: expected a LeRobot v3 dataset LeRobot can read, got: {exc}") from None
+    _check_features(root, dataset.meta.features)
+    provenance, notes = read_provenance(root)
+    if provenance.generator != f"sim:{ENV_ID}" or "policy" not in provenance.params:
+        raise DatasetFormatError(f"{root}: expected a recording of sim:{ENV_ID} with its policy in "
+                                 f"meta/cosmos_robotics.json, got generator {provenance.generator!r}")
+    policy = make_policy(provenance.params["policy"]).name
+    if policy not in {spec for spec, _, _ in LADDER}:
+        warnings.warn(f"{root}: policy {policy!r} is not a rung of the training ladder "
+                      f"({', '.join(spec for spec, _, _ in LADDER)}); its chunks may leave the contract range",
+                      stacklevel=3)
+    frames = episode_length + 1
+    lengths = [int(ep["length"]) for ep in dataset.meta.episodes]
+    if len(notes) != len(lengths) or any(n.seed is None for n in notes):
+        raise DatasetFormatError(f"{root}: expected a seed per episode in meta/cosmos_robotics.json for "
+                                 f"{len(lengths)} episodes, got {[n.seed for n in notes]}")
+    if min(lengths) < frames:
+        raise DatasetFormatError(
+            f"{root}: expected episodes of >= {frames} frames for --episode-length {episode_length} "
+            f"(record with --steps {frames}), got {min(lengths)}")
+    if max(lengths) > frames:
+        warnings.warn(f"{root}: episodes of {max(lengths)} frames are cut to {frames} "
+                      f"(--episode-length {episode_length})", stacklevel=3)
+    table = dataset.hf_dataset.with_format("numpy")
+    states, actions, timestamps = table[STATE_KEY], table[ACTION_KEY], table["timestamp"]
+    jobs = []
+    for index, (ep, note) in enumerate(zip(dataset.meta.episodes, notes, strict=True)):
+        rows = slice(int(ep["dataset_from_index"]), int(ep["dataset_from_index"]) + frames)
+        videos = tuple(
+            (str(root / dataset.meta.get_video_file_path(index, key)),
+             tuple(float(ep[f"videos/{key}/from_timestamp"] + t) for t in timestamps[rows]))
+            for key in CAMERA_KEYS
+        )
+        jobs.append(_RecordedEpisode(
+            f"{root} episode {index}", videos, dataset.tolerance_s, np.asarray(states[rows], np.float32),
+            np.asarray(actions[rows][:-1, GRIPPER_ACTION], np.float32), int(note.seed), policy, policy in CLONED))
+    return jobs
+
+
+def _check_features(root: Path, features: dict) -> None:
+    """The cameras, state and action training reads, with the sizes the model was built for."""
+    expected = {key: ("video", (IMAGE_SIZE, IMAGE_SIZE, 3)) for key in CAMERA_KEYS}
+    expected |= {STATE_KEY: ("float32", (STATE_DIM,)), ACTION_KEY: ("float32", (GRIPPER_ACTION + 1,))}
+    missing = [key for key in expected if key not in features]
+    if missing:
+        raise DatasetFormatError(f"{root}: expected features {', '.join(expected)}; missing {', '.join(missing)}")
+    for key, (dtype, shape) in expected.items():
+        got = (features[key]["dtype"], tuple(features[key]["shape"]))
+        if got != (dtype, shape):
+            hint = " (the embedded model needs sim record --resolution 128)" if dtype == "video" else ""
+            raise DatasetFormatError(f"{root}: expected {key} {dtype} {list(shape)}{hint}, got {got[0]} {list(got[1])}")
+
+
+def _load_recorded(job: tuple[_RecordedEpisode, int]) -> Episodes:
+    """Decode each view's frames in one pass (LeRobot's decoder) and label success by a state-only replay."""
+    from lerobot.datasets.video_utils import decode_video_frames
+
+    episode, episode_length = job
+    views = [decode_video_frames(path, list(stamps), episode.tolerance_s, "pyav", return_uint8=True)
+             for path, stamps in episode.videos]  # uint8 [L+1, 3, H, W] each
+    images = np.stack([v.permute(0, 2, 3, 1).numpy() for v in views], axis=1)
+    replay = simulate_episode(episode.seed, episode.policy, episode.clone, episode_length, cameras=False)
+    if not (np.array_equal(replay.states, episode.states) and np.array_equal(replay.gripper, episode.gripper)):
+        raise DatasetFormatError(
+            f"{episode.label}: expected states equal to a replay of {episode.policy!r} with seed {episode.seed} "
+            "(needed to label per-frame success), got different states (other simulator build or data)")
+    return replace(replay, images=images)

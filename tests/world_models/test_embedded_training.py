@@ -1,0 +1,118 @@
+"""Training the embedded model from LeRobot v3 data recorded by ``cosmos-robotics sim record``: the loader gives the
+same arrays as the in-memory simulator for the same seeds, ``train --data`` writes a checkpoint that loads, and
+datasets training cannot use are refused with typed errors (real MuJoCo, real lerobot, real training steps)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from cosmos_robotics.cli import main
+from cosmos_robotics.errors import DatasetFormatError
+from cosmos_robotics.policies import make_policy
+from cosmos_robotics.policies.contract_speed import CONTRACT_HIGH, CONTRACT_LOW
+from cosmos_robotics.world_models.embedded.checkpoint import load_checkpoint
+from cosmos_robotics.world_models.embedded.data import (
+    LADDER,
+    load_recorded_episodes,
+    simulate_episode,
+)
+
+POLICY, SEED, STEPS = "expert:contract=1", 11, 20  # 20 recorded frames = 19 actions + the frame after them
+LENGTH = STEPS - 1
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("recorded") / "contract_expert"
+    assert main(["sim", "record", "--episodes", "2", "--policy", POLICY, "--out", str(root), "--workers", "1",
+                 "--seed", str(SEED), "--steps", str(STEPS), "--commit-every", "2"]) == 0
+    return root
+
+
+@pytest.fixture
+def copy(recorded, tmp_path):
+    """A private copy of the recorded dataset to damage."""
+    target = tmp_path / "copy"
+    shutil.copytree(recorded, target)
+    return target
+
+
+def test_ladder_specs_are_canonical_policy_names_and_contract_limits_motion():
+    assert [make_policy(spec).name for spec, _, _ in LADDER] == [spec for spec, _, _ in LADDER]
+    episode = simulate_episode(3, POLICY, True, 40, cameras=False)
+    raw = simulate_episode(3, "expert", True, 40, cameras=False)
+    step = np.abs(np.diff(episode.states[:, :3], axis=0)).max(0)
+    assert np.all(step <= np.maximum(np.abs(CONTRACT_LOW[:3]), CONTRACT_HIGH[:3]))
+    assert np.abs(np.diff(raw.states[:, :3], axis=0)).max() > step.max()  # the raw expert moves faster
+
+
+def test_recorded_episodes_equal_the_in_memory_simulation(recorded):
+    loaded = load_recorded_episodes([recorded], episode_length=LENGTH)
+    assert loaded.seeds.tolist() == [SEED, SEED + 1] and loaded.clone.all()
+    for index, seed in enumerate(loaded.seeds):
+        direct = simulate_episode(int(seed), POLICY, True, LENGTH)
+        for name in ("states", "gripper", "success", "chunks", "deltas"):
+            got, want = getattr(loaded, name)[index], getattr(direct, name)
+            assert got.dtype == want.dtype and got.shape == want.shape, name
+            np.testing.assert_array_equal(got, want, err_msg=name)
+        images = loaded.images[index]
+        assert images.dtype == np.uint8 and images.shape == direct.images.shape == (STEPS, 3, 128, 128, 3)
+        worst = min(psnr(images[t, v], direct.images[t, v]) for t in range(STEPS) for v in range(3))
+        assert worst >= 35.0, f"episode {index}: worst frame PSNR {worst:.1f} dB"
+        # Views in model order (wrist, exterior_1, exterior_2): each frame is closest to its own view.
+        assert psnr(images[0, 0], direct.images[0, 0]) > psnr(images[0, 0], direct.images[0, 1]) + 10
+
+
+def test_train_from_recorded_data_writes_a_checkpoint_that_loads(recorded, tmp_path, capsys):
+    out = tmp_path / "model"
+    assert main(["train", "--out", str(out), "--data", f"{recorded},{recorded}", "--steps", "2", "--batch-size", "2",
+                 "--episode-length", str(LENGTH), "--log-every", "1", "--seed", "3"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["episodes"] == 4  # the dataset twice (comma-separated)
+    log = json.loads((out / "training.json").read_text())
+    assert [row["step"] for row in log["history"]] == [1, 2] and str(recorded) in log["data"]
+    assert all(np.isfinite(row["frames"]) for row in log["history"])
+    model = load_checkpoint(out)
+    assert sum(p.numel() for p in model.parameters()) == summary["parameters"]
+
+
+def test_train_takes_exactly_one_source(recorded, tmp_path, capsys):
+    assert main(["train", "--out", str(tmp_path), "--data", str(recorded), "--episodes", "3", "--steps", "1"]) == 2
+    assert "expected one data source" in capsys.readouterr().err
+    assert not (tmp_path / "model.safetensors").exists()
+
+
+def test_bad_datasets_raise_typed_errors(recorded, copy, tmp_path):
+    with pytest.raises(DatasetFormatError, match="meta/info.json"):
+        load_recorded_episodes([tmp_path / "missing"], episode_length=LENGTH)
+    with pytest.raises(DatasetFormatError, match=f"--steps {STEPS + 5}"):
+        load_recorded_episodes([recorded], episode_length=LENGTH + 5)
+    with pytest.warns(UserWarning, match=f"cut to {STEPS - 4}"):
+        assert load_recorded_episodes([recorded], episode_length=LENGTH - 4).images.shape[1] == STEPS - 4
+
+    notes_path = copy / "meta" / "cosmos_robotics.json"
+    notes = json.loads(notes_path.read_text())
+    notes["episodes"][1]["seed"] = 999  # frames of seed 12 claimed to be seed 999: the replay disagrees
+    notes_path.write_text(json.dumps(notes))
+    with pytest.raises(DatasetFormatError, match="episode 1: expected states equal to a replay"):
+        load_recorded_episodes([copy], episode_length=LENGTH)
+
+    info_path = copy / "meta" / "info.json"
+    info = json.loads(info_path.read_text())
+    info["features"]["observation.images.exterior_1"]["shape"] = [64, 64, 3]
+    info_path.write_text(json.dumps(info))
+    with pytest.raises(DatasetFormatError, match="--resolution 128"):
+        load_recorded_episodes([copy], episode_length=LENGTH)
+    del info["features"]["observation.images.wrist"]
+    info_path.write_text(json.dumps(info))
+    with pytest.raises(DatasetFormatError, match="missing observation.images.wrist"):
+        load_recorded_episodes([copy], episode_length=LENGTH)
