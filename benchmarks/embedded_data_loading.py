@@ -3,8 +3,9 @@
 Records ``--episodes`` episodes with ``sim record --policy expert:contract=1 --steps 131`` into a temporary
 directory, then times per episode: decoding its three videos in one pass each (LeRobot's ``decode_video_frames``,
 what ``load_recorded_episodes`` does), decoding them frame by frame through ``LeRobotDataset.__getitem__``, the
-state-only replay that labels per-frame success, the whole loader, and the in-memory simulation with rendering
-that ``--data`` replaces. Writes ``benchmarks/results/embedded_data_loading.json`` and prints a markdown table.
+whole loader (which reads per-frame success from the recorded ``next.success`` column), the state-only replay
+that earlier loaders ran to label per-frame success (no longer done; timed for comparison), and the in-memory
+simulation with rendering that ``--data`` replaces. Writes ``benchmarks/results/embedded_data_loading.json`` and prints a markdown table.
 
     .venv/bin/python benchmarks/embedded_data_loading.py --episodes 2
 """
@@ -65,10 +66,10 @@ def main_() -> None:
                                                                           return_uint8=True)
                                                       for p, s in jobs[i].videos], args.episodes),
             "decode_getitem": per_episode(frame_by_frame, args.episodes),
-            "replay_state_only": per_episode(lambda i: simulate_episode(jobs[i].seed, POLICY, True, LENGTH,
-                                                                        cameras=False), args.episodes),
             "loader_total": per_episode(lambda i: load_recorded_episodes([root], LENGTH) if i == 0 else None, 1)
             / args.episodes,
+            "former_replay_state_only": per_episode(lambda i: simulate_episode(jobs[i].seed, POLICY, True, LENGTH,
+                                                                               cameras=False), args.episodes),
             "simulate_with_rendering": per_episode(lambda i: simulate_episode(1000 + i, POLICY, True, LENGTH),
                                                    args.episodes),
         }

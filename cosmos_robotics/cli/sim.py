@@ -4,6 +4,11 @@ Worker processes simulate and render (MuJoCo on CPU scales with processes, not t
 the crash-safe writer and commits every ``--commit-every`` episodes. Episode ``i`` always uses seed ``seed + i``,
 so an interrupted recording rerun with the same arguments continues at the first missing episode and produces
 the same data an uninterrupted run would have.
+
+Each frame stores ``info["is_success"]`` after its action as LeRobot's ``next.success``, so consumers that need
+per-frame success labels (``world_models.embedded.data``) read them instead of re-simulating; the episode's final
+flag also goes to ``meta/cosmos_robotics.json``. Datasets recorded before this column existed lack it, and
+resuming one is refused (the features differ).
 """
 
 from __future__ import annotations
@@ -44,20 +49,11 @@ def record(args) -> int:
         if getattr(args, name) < 1:
             raise CosmosRoboticsError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
     from cosmos_robotics.policies import make_policy
-    from cosmos_robotics.sim import ACTION_NAMES, CAMERAS, STATE_NAMES
 
     policy_name = make_policy(args.policy).name  # validates the spec before any process starts
     quiet_libraries()
-    spec = DatasetSpec(
-        fps=15,
-        cameras={cam: (args.resolution, args.resolution) for cam in CAMERAS},
-        state_names=tuple(STATE_NAMES),
-        action_names=tuple(ACTION_NAMES),
-        model_action_names=DROID_MODEL_ACTION_NAMES,
-        robot_type="franka_panda_robotiq_2f85_sim",
-    )
     provenance = sim_provenance(policy_name, args.seed, args.resolution, args.steps)
-    with LeRobotEpisodeWriter(args.out, spec, provenance) as writer:
+    with LeRobotEpisodeWriter(args.out, sim_spec(args.resolution), provenance) as writer:
         start = writer.num_committed
         if start >= args.episodes:
             print(f"{args.out}: already holds {start} episodes (asked for {args.episodes}); nothing to do")
@@ -80,6 +76,21 @@ def record(args) -> int:
         successes = sum(e.success for e in writer.episodes)
         print(f"{args.out}: {writer.num_committed} episodes, success {successes}/{writer.num_committed}")
     return 0
+
+
+def sim_spec(resolution: int) -> DatasetSpec:
+    """The recorded features: three cameras, state, action, DROID model-space actions and ``next.success``."""
+    from cosmos_robotics.sim import ACTION_NAMES, CAMERAS, STATE_NAMES
+
+    return DatasetSpec(
+        fps=15,
+        cameras={cam: (resolution, resolution) for cam in CAMERAS},
+        state_names=tuple(STATE_NAMES),
+        action_names=tuple(ACTION_NAMES),
+        model_action_names=DROID_MODEL_ACTION_NAMES,
+        frame_success=True,
+        robot_type="franka_panda_robotiq_2f85_sim",
+    )
 
 
 def ordered_results(pool: ProcessPoolExecutor, jobs: list, window: int):
@@ -142,7 +153,7 @@ def simulate_episode(job: tuple[tuple[str, int, int], int]) -> EpisodeRecord:
     obs, info = env.reset(seed=seed)
     policy.reset(seed)
     frames: dict[str, list] = {k.removeprefix(IMAGE_PREFIX): [] for k in obs if k.startswith(IMAGE_PREFIX)}
-    states, actions = [], []
+    states, actions, successes = [], [], []
     for _ in range(steps):
         for cam in frames:
             frames[cam].append(obs[IMAGE_PREFIX + cam])
@@ -150,6 +161,7 @@ def simulate_episode(job: tuple[tuple[str, int, int], int]) -> EpisodeRecord:
         action = np.asarray(policy.act(obs, info), dtype=np.float32)
         actions.append(action)
         obs, _, terminated, truncated, info = env.step(action)
+        successes.append(info["is_success"])  # next.success of this frame: the state its action led to
         if terminated:
             break
     states_arr, actions_arr = np.stack(states), np.stack(actions)
@@ -159,6 +171,7 @@ def simulate_episode(job: tuple[tuple[str, int, int], int]) -> EpisodeRecord:
         states=states_arr,
         actions=actions_arr,
         model_actions=droid_model_actions(cartesian, actions_arr[:, 6].astype(np.float64)),
+        frame_success=np.asarray(successes, dtype=bool),
         task=env.unwrapped.task,
         success=bool(info["is_success"]),
         seed=seed,

@@ -5,6 +5,7 @@ from cosmos_robotics.export.episode import (
     IMAGE_PREFIX,
     MODEL_ACTION_KEY,
     STATE_KEY,
+    SUCCESS_KEY,
     DatasetSpec,
     EpisodeRecord,
 )
@@ -16,6 +17,7 @@ __all__ = [
     "IMAGE_PREFIX",
     "MODEL_ACTION_KEY",
     "STATE_KEY",
+    "SUCCESS_KEY",
     "DatasetSpec",
     "EpisodeNote",
     "EpisodeRecord",

@@ -1,8 +1,13 @@
 """The unit the dataset writer consumes: one episode, independent of where it came from.
 
 Simulated, replayed and world-model-generated episodes all reduce to the same record (frames per camera,
-robot-space states and actions, optional Cosmos 3 model-space actions, task, success), so one writer serves
-them all. ``DatasetSpec`` fixes the shapes once per dataset and turns them into LeRobot features.
+robot-space states and actions, optional Cosmos 3 model-space actions, optional per-frame success, task, final
+success), so one writer serves them all. ``DatasetSpec`` fixes the shapes once per dataset and turns them into
+LeRobot features.
+
+Per-frame success uses LeRobot's own convention (what ``lerobot_eval`` writes): feature ``next.success``, bool of
+shape ``(1,)``, row ``t`` = success *after* frame ``t``'s action, so training code and LeRobot tools read it
+without knowing this toolkit.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ STATE_KEY = "observation.state"
 ACTION_KEY = "action"
 # Cosmos 3 model-space action per frame (normalized contract of the embodiment); see export.model_actions.
 MODEL_ACTION_KEY = "action.cosmos3"
+# ``lerobot.utils.constants.SUCCESS``; spelled out because importing lerobot costs seconds on every CLI start.
+SUCCESS_KEY = "next.success"
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,7 @@ class EpisodeRecord:
     success: bool
     seed: int | None = None
     model_actions: np.ndarray | None = None  # float32 [T, M]; None when the dataset has no model-space feature
+    frame_success: np.ndarray | None = None  # bool [T], success after frame t's action; None: no ``next.success``
 
     @property
     def length(self) -> int:
@@ -47,6 +55,7 @@ class DatasetSpec:
     action_names: tuple[str, ...]
     model_action_names: tuple[str, ...] = ()  # empty: no ``action.cosmos3`` feature
     robot_type: str | None = None
+    frame_success: bool = False  # declare ``next.success``; every record must then carry ``frame_success``
 
     def features(self) -> dict[str, dict]:
         """LeRobot v3 feature dict (cameras as videos)."""
@@ -60,6 +69,8 @@ class DatasetSpec:
             feats[MODEL_ACTION_KEY] = {
                 "dtype": "float32", "shape": (len(self.model_action_names),), "names": list(self.model_action_names),
             }
+        if self.frame_success:
+            feats[SUCCESS_KEY] = {"dtype": "bool", "shape": (1,), "names": None}  # as lerobot_eval declares it
         return feats
 
     def validate(self, record: EpisodeRecord) -> None:
@@ -76,6 +87,12 @@ class DatasetSpec:
             _check_array("model_actions", record.model_actions, np.float32, (length, len(self.model_action_names)))
         elif record.model_actions is not None:
             raise EpisodeRecordError("model_actions", "None (dataset has no model-space feature)", "an array")
+        if self.frame_success:
+            if record.frame_success is None:
+                raise EpisodeRecordError("frame_success", f"bool [{length}]", "None")
+            _check_array("frame_success", record.frame_success, np.bool_, (length,))
+        elif record.frame_success is not None:
+            raise EpisodeRecordError("frame_success", f"None (dataset has no {SUCCESS_KEY} feature)", "an array")
         if set(record.frames) != set(self.cameras):
             raise EpisodeRecordError("cameras", str(sorted(self.cameras)), str(sorted(record.frames)))
         for cam, (h, w) in self.cameras.items():

@@ -40,6 +40,7 @@ from cosmos_robotics.export.episode import (
     IMAGE_PREFIX,
     MODEL_ACTION_KEY,
     STATE_KEY,
+    SUCCESS_KEY,
     DatasetSpec,
     EpisodeRecord,
 )
@@ -126,6 +127,8 @@ class LeRobotEpisodeWriter:
             frame[ACTION_KEY] = record.actions[t]
             if record.model_actions is not None:
                 frame[MODEL_ACTION_KEY] = record.model_actions[t]
+            if record.frame_success is not None:
+                frame[SUCCESS_KEY] = record.frame_success[t:t + 1]  # shape (1,), as declared
             frame["task"] = record.task
             dataset.add_frame(frame)
         dataset.save_episode()
@@ -212,9 +215,11 @@ class LeRobotEpisodeWriter:
         got = {k: _feature_signature(v) for k, v in meta.features.items() if k not in _LEROBOT_COLUMNS}
         expected = {k: _feature_signature(v) for k, v in self.spec.features().items()}
         if got != expected or meta.fps != self.spec.fps:
+            differ = sorted(k for k in got.keys() | expected.keys() if got.get(k) != expected.get(k))
             raise DatasetFormatError(
-                f"{self.root}: existing dataset has fps {meta.fps} and features {got}; "
-                f"expected fps {self.spec.fps} and {expected}"
+                f"{self.root}: existing dataset has fps {meta.fps} and features {got}; expected fps "
+                f"{self.spec.fps} and {expected} (features that differ: {', '.join(differ) or 'none'}; "
+                "record into a new directory, or re-record this one, to change them)"
             )
         provenance, notes = read_provenance(self.root)
         if provenance.reproducibility_key() != self.provenance.reproducibility_key():

@@ -19,6 +19,7 @@ SPEC = DatasetSpec(
     state_names=("x", "y", "z", "gripper"),
     action_names=("dx", "dy", "dz", "gripper"),
     model_action_names=tuple(f"m{i}" for i in range(3)),
+    frame_success=True,
     robot_type="synthetic_arm",
 )
 PROVENANCE = Provenance(generator="tests:synthetic", synthetic=True, seed=0, params={"size": SIZE})
@@ -39,6 +40,7 @@ def make_episode(seed: int, length: int | None = None) -> EpisodeRecord:
         states=rng.normal(size=(length, 4)).astype(np.float32),
         actions=rng.normal(size=(length, 4)).astype(np.float32),
         model_actions=rng.uniform(-1, 1, size=(length, 3)).astype(np.float32),
+        frame_success=np.arange(length) >= length - 1 - seed % 4,  # successes start at different frames
         task=f"synthetic task {seed % 2}",
         success=bool(seed % 3),
         seed=seed,

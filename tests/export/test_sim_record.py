@@ -1,8 +1,12 @@
 """``cosmos-robotics sim record`` / ``dataset inspect`` end to end on the real MuJoCo simulator (needs
 ``cosmos_robotics.sim``): the recorded dataset loads in lerobot, equals a fresh in-process rollout with the same
-seeds, resumes, refuses mismatched settings, and the expert's DROID model-space actions stay in [-1, 1]."""
+seeds (per-frame ``next.success`` included, which the embedded-model loader reads instead of re-simulating),
+resumes, refuses mismatched settings and old datasets without ``next.success``, and the expert's DROID model-space
+actions stay in [-1, 1]."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pytest
@@ -11,8 +15,16 @@ from PIL import Image
 from test_writer import assert_matches
 
 from cosmos_robotics.cli import main
-from cosmos_robotics.cli.sim import simulate_episode
-from cosmos_robotics.export import MODEL_ACTION_KEY, default_repo_id, read_provenance
+from cosmos_robotics.cli.sim import sim_provenance, sim_spec, simulate_episode
+from cosmos_robotics.errors import DatasetFormatError
+from cosmos_robotics.export import (
+    MODEL_ACTION_KEY,
+    SUCCESS_KEY,
+    LeRobotEpisodeWriter,
+    default_repo_id,
+    read_provenance,
+)
+from cosmos_robotics.world_models.embedded import data
 
 pytest.importorskip("cosmos_robotics.sim", reason="needs the SimDroid-v0 simulator")
 
@@ -42,6 +54,48 @@ def test_recording_equals_a_fresh_rollout_and_carries_provenance(recorded):
     assert provenance.synthetic and provenance.seed == SEED and provenance.generator.startswith("sim:")
     assert provenance.backend.startswith("mujoco") and provenance.params["policy"] == "expert"
     assert [n.seed for n in notes] == [SEED, SEED + 1]
+
+
+def test_next_success_is_is_success_after_each_action_and_the_embedded_loader_reads_it(recorded, monkeypatch):
+    """Against an independent state-only rollout (the embedded model's in-memory source, whose ``success[t+1]`` is
+    ``info["is_success"]`` after action ``t``); the embedded-model loader must give that rollout's arrays, success
+    labels included, without starting a simulator."""
+    def no_simulator(*args):
+        raise AssertionError("the loader started a simulator")
+
+    monkeypatch.setattr(data, "_env", no_simulator)
+    with pytest.warns(UserWarning) as caught:  # "expert" is not a ladder rung: loads, with warnings
+        loaded = data.load_recorded_episodes([recorded], episode_length=STEPS - 1)
+    monkeypatch.undo()
+    assert any("not a rung of the training ladder" in str(w.message) for w in caught)
+    dataset = LeRobotDataset(default_repo_id(recorded), root=recorded, video_backend="pyav")
+    table = dataset.hf_dataset.with_format("numpy")
+    _, notes = read_provenance(recorded)
+    ep, note = dataset.meta.episodes[0], notes[0]  # one episode is enough and saves a rollout
+    rows = slice(ep["dataset_from_index"], ep["dataset_to_index"])
+    fresh = data.simulate_episode(note.seed, "expert", False, STEPS, cameras=False)
+    np.testing.assert_array_equal(table["observation.state"][rows], fresh.states[:-1])
+    np.testing.assert_array_equal(table[SUCCESS_KEY][rows], fresh.success[1:])
+    assert not fresh.success[0] and fresh.success[-2] and note.success  # the expert succeeds mid-episode
+    assert note.success == table[SUCCESS_KEY][rows][-1]
+    assert loaded.seeds[0] == note.seed
+    for name in ("states", "gripper", "success", "chunks", "deltas"):  # the loader's window: one frame less
+        np.testing.assert_array_equal(getattr(loaded, name)[0], getattr(fresh, name)[:-1], err_msg=name)
+
+
+def test_dataset_recorded_without_next_success_is_refused(tmp_path, capsys):
+    """A dataset as the recorder wrote it before ``next.success`` existed (same spec and provenance otherwise)."""
+    old = tmp_path / "old"
+    episode = simulate_episode((("expert", RES, 4), SEED))
+    with LeRobotEpisodeWriter(old, dataclasses.replace(sim_spec(RES), frame_success=False),
+                              sim_provenance("expert", SEED, RES, STEPS)) as writer:
+        writer.add(dataclasses.replace(episode, frame_success=None))
+    assert record(old, 2) == 2
+    assert f"features that differ: {SUCCESS_KEY};" in capsys.readouterr().err
+    assert LeRobotDataset(default_repo_id(old), root=old, video_backend="pyav").num_episodes == 1  # untouched
+    with pytest.raises(DatasetFormatError, match=f"expected per-frame success \\({SUCCESS_KEY}\\).*re-record.*"
+                                                 f"--policy expert --seed {SEED} --resolution {RES} --steps {STEPS}"):
+        data.load_recorded_episodes([old], episode_length=3)
 
 
 def test_expert_droid_model_actions_stay_in_range(recorded):

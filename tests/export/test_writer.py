@@ -8,6 +8,7 @@ import dataclasses
 import numpy as np
 import pytest
 from lerobot.datasets.lerobot_dataset import LeRobotDataset
+from lerobot.utils import constants as lerobot_constants
 from synthetic_episodes import PROVENANCE, SPEC, make_episode
 
 from cosmos_robotics import __version__
@@ -17,6 +18,7 @@ from cosmos_robotics.export import (
     IMAGE_PREFIX,
     MODEL_ACTION_KEY,
     STATE_KEY,
+    SUCCESS_KEY,
     LeRobotEpisodeWriter,
     default_repo_id,
     read_provenance,
@@ -43,6 +45,9 @@ def assert_matches(dataset: LeRobotDataset, episode_index: int, record) -> None:
     np.testing.assert_array_equal(np.stack([r[STATE_KEY].numpy() for r in rows]), record.states)
     np.testing.assert_array_equal(np.stack([r[ACTION_KEY].numpy() for r in rows]), record.actions)
     np.testing.assert_array_equal(np.stack([r[MODEL_ACTION_KEY].numpy() for r in rows]), record.model_actions)
+    success = np.stack([r[SUCCESS_KEY].numpy() for r in rows])
+    assert success.dtype == bool and success.shape == (record.length,)  # a (1,) feature is a scalar column
+    np.testing.assert_array_equal(success, record.frame_success)
     assert {r["task"] for r in rows} == {record.task}
     for cam, frames in record.frames.items():
         decoded = np.stack([(r[IMAGE_PREFIX + cam].numpy().transpose(1, 2, 0) * 255).round() for r in rows])
@@ -69,6 +74,8 @@ def written(tmp_path_factory):
 def test_episodes_load_back_exactly(written):
     root, records = written
     dataset = load(root)
+    assert SUCCESS_KEY == lerobot_constants.SUCCESS
+    assert dataset.meta.features[SUCCESS_KEY] == {"dtype": "bool", "shape": (1,), "names": None}
     assert dataset.num_episodes == 3
     assert dataset.num_frames == sum(r.length for r in records)
     for index, record in enumerate(records):
@@ -107,6 +114,9 @@ def test_reopening_with_other_provenance_or_features_is_refused(written):
         LeRobotEpisodeWriter(root, SPEC, other)
     with pytest.raises(DatasetFormatError, match="features"):
         LeRobotEpisodeWriter(root, dataclasses.replace(SPEC, cameras={"front": (32, 32)}), PROVENANCE)
+    with pytest.raises(DatasetFormatError, match=f"features that differ: {SUCCESS_KEY};"):
+        LeRobotEpisodeWriter(root, dataclasses.replace(SPEC, frame_success=False), PROVENANCE)
+    assert load(root).num_episodes == 3
 
 
 def test_existing_non_dataset_dir_is_refused(tmp_path):
@@ -127,6 +137,9 @@ def _bad_records():
     yield "frames short", dataclasses.replace(good, frames={**frames, "wrist": frames["wrist"][:4]}), "wrist"
     yield "camera missing", dataclasses.replace(good, frames={"front": frames["front"]}), "cameras"
     yield "no model actions", dataclasses.replace(good, model_actions=None), "model_actions"
+    yield "no frame success", dataclasses.replace(good, frame_success=None), "frame_success"
+    yield "frame success int", dataclasses.replace(good, frame_success=good.frame_success.astype(np.int64)), "bool"
+    yield "frame success short", dataclasses.replace(good, frame_success=good.frame_success[:4]), r"bool \[5\]"
     yield "empty task", dataclasses.replace(good, task=" "), "task"
 
 
@@ -137,3 +150,10 @@ def test_bad_records_raise_typed_errors_and_write_nothing(tmp_path, label, recor
         writer.add(record)
     assert not root.exists()
     assert not any(p.name.endswith(".staging") for p in tmp_path.iterdir())
+
+
+def test_frame_success_needs_the_feature_declared():
+    record = make_episode(0, length=5)
+    with pytest.raises(EpisodeRecordError, match=f"no {SUCCESS_KEY} feature"):
+        dataclasses.replace(SPEC, frame_success=False).validate(record)
+    assert SUCCESS_KEY not in dataclasses.replace(SPEC, frame_success=False).features()

@@ -12,17 +12,22 @@ the Cosmos 3 DROID normalization spans about +-1.4 cm and +-0.04 rad per frame, 
 the task takes 85-105 frames, hence 130-step episodes.
 
 Recorded data: one dataset per ladder rung, e.g. ``sim record --policy expert:noise=0.005,contract=1 --steps 131``
-(the recorder stores the observation *before* each action, so ``L`` actions need ``--steps L+1``). The recorder
-keeps only the episode's final success flag, not ``is_success`` per frame, so the loader replays every episode
-state-only (no rendering) from its recorded seed and policy to label the frames, and refuses the episode unless
-the replayed states and gripper commands equal the recorded ones bit for bit.
+(the recorder stores the observation *before* each action, so ``L`` actions need ``--steps L+1``). Per-frame
+success is read from the recorder's ``next.success`` column, LeRobot's convention for "success after frame
+``t``'s action"; here ``success[t]`` is the success *of* frame ``t``'s observation, so ``success[t] =
+next.success[t-1]``, and ``success[0]`` is False because SimDroid-v0 never starts in success (its reset puts the
+cube on the table, 17 cm or more from the plate). Chunks and deltas are computed from the recorded states and
+gripper commands, as ``simulate_episode`` computes them from the simulated ones: nothing is re-simulated.
+Datasets recorded before ``next.success`` existed are refused with the command that re-records them (recording is
+deterministic from the stored seeds); they are not labelled by replaying the simulator, which needed a bit-identical
+simulator build and took most of the loading time.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -31,6 +36,7 @@ from scipy.spatial.transform import Rotation
 from tqdm import tqdm
 
 from cosmos_robotics.errors import DatasetFormatError
+from cosmos_robotics.export.episode import SUCCESS_KEY
 from cosmos_robotics.world_models.embedded.config import CHUNK, IMAGE_SIZE, STATE_DIM, VIEWS
 
 # (policy spec, share of episodes, used for behaviour cloning); specs are canonical ``make_policy(...).name``s
@@ -39,6 +45,7 @@ LADDER = (("expert:contract=1", 0.4, True), ("expert:noise=0.005,contract=1", 0.
 CLONED = frozenset(spec for spec, _, clone in LADDER if clone)
 CAMERA_KEYS = tuple(f"observation.images.{view}" for view in VIEWS)
 STATE_KEY, ACTION_KEY, GRIPPER_ACTION = "observation.state", "action", 6
+FIRST_FRAME_SUCCESS = False  # SimDroidEnv.reset keeps the cube off the plate, so no episode starts in success
 
 
 def ladder_spec(index: int, count: int) -> tuple[str, bool]:
@@ -153,26 +160,25 @@ def generate_episodes(count: int, first_seed: int = 0, episode_length: int = 130
 class _RecordedEpisode:
     """What one worker needs to turn a recorded episode into ``Episodes``: where its frames are, its numbers."""
 
-    label: str  # "<dataset> episode <i>", for errors
     videos: tuple[tuple[str, tuple[float, ...]], ...]  # per view in VIEWS order: video file, frame timestamps
     tolerance_s: float
     states: np.ndarray  # float32 [L+1, 14]
     gripper: np.ndarray  # float32 [L]
+    success: np.ndarray  # bool [L+1], success of each frame's observation (``Episodes.success``)
     seed: int
-    policy: str
     clone: bool
 
 
 def load_recorded_episodes(roots: Sequence[str | Path], episode_length: int = 130, workers: int = 1) -> Episodes:
     """Every episode of the LeRobot v3 datasets ``roots`` (written by ``sim record``), cut to ``episode_length``
-    actions; ``workers`` processes decode and replay in parallel."""
+    actions; ``workers`` processes decode videos in parallel."""
     if not roots:
         raise DatasetFormatError("expected at least one dataset directory, got none")
     jobs = [job for root in roots for job in _recorded_jobs(Path(root), episode_length)]
     if not any(job.clone for job in jobs):
         warnings.warn(f"no dataset was recorded with a policy the policy head imitates ({', '.join(sorted(CLONED))}):"
                       " the policy head will not train", stacklevel=2)
-    return Episodes.concat(_map(_load_recorded, [(job, episode_length) for job in jobs], workers, "loading"))
+    return Episodes.concat(_map(_load_recorded, jobs, workers, "loading"))
 
 
 def _recorded_jobs(root: Path, episode_length: int) -> list[_RecordedEpisode]:
@@ -189,11 +195,19 @@ def _recorded_jobs(root: Path, episode_length: int) -> list[_RecordedEpisode]:
         dataset = LeRobotDataset(default_repo_id(root), root=root, video_backend="pyav")
     except (ValueError, KeyError, OSError) as exc:
         raise DatasetFormatError(f"{root}: expected a LeRobot v3 dataset LeRobot can read, got: {exc}") from None
-    _check_features(root, dataset.meta.features)
     provenance, notes = read_provenance(root)
     if provenance.generator != f"sim:{ENV_ID}" or "policy" not in provenance.params:
         raise DatasetFormatError(f"{root}: expected a recording of sim:{ENV_ID} with its policy in "
                                  f"meta/cosmos_robotics.json, got generator {provenance.generator!r}")
+    if SUCCESS_KEY not in dataset.meta.features:
+        params = provenance.params
+        raise DatasetFormatError(
+            f"{root}: expected per-frame success ({SUCCESS_KEY}), got a dataset recorded without it (by "
+            f"cosmos-robotics {provenance.toolkit_version}, before sim record stored it); re-record it with this "
+            f"version into a new directory: cosmos-robotics sim record --policy {params['policy']} --seed "
+            f"{provenance.seed} --resolution {params.get('resolution')} --steps {params.get('steps')} "
+            f"--episodes {len(notes)} --out NEW_DIR")
+    _check_features(root, dataset.meta.features)
     policy = make_policy(provenance.params["policy"]).name
     if policy not in {spec for spec, _, _ in LADDER}:
         warnings.warn(f"{root}: policy {policy!r} is not a rung of the training ladder "
@@ -213,6 +227,7 @@ def _recorded_jobs(root: Path, episode_length: int) -> list[_RecordedEpisode]:
                       f"(--episode-length {episode_length})", stacklevel=3)
     table = dataset.hf_dataset.with_format("numpy")
     states, actions, timestamps = table[STATE_KEY], table[ACTION_KEY], table["timestamp"]
+    next_success = table[SUCCESS_KEY]  # bool [N]: LeRobot stores a (1,)-shaped feature as a scalar column
     jobs = []
     for index, (ep, note) in enumerate(zip(dataset.meta.episodes, notes, strict=True)):
         rows = slice(int(ep["dataset_from_index"]), int(ep["dataset_from_index"]) + frames)
@@ -221,16 +236,18 @@ def _recorded_jobs(root: Path, episode_length: int) -> list[_RecordedEpisode]:
              tuple(float(ep[f"videos/{key}/from_timestamp"] + t) for t in timestamps[rows]))
             for key in CAMERA_KEYS
         )
+        success = np.concatenate([[FIRST_FRAME_SUCCESS], next_success[rows][:-1]]).astype(bool)
         jobs.append(_RecordedEpisode(
-            f"{root} episode {index}", videos, dataset.tolerance_s, np.asarray(states[rows], np.float32),
-            np.asarray(actions[rows][:-1, GRIPPER_ACTION], np.float32), int(note.seed), policy, policy in CLONED))
+            videos, dataset.tolerance_s, np.asarray(states[rows], np.float32),
+            np.asarray(actions[rows][:-1, GRIPPER_ACTION], np.float32), success, int(note.seed), policy in CLONED))
     return jobs
 
 
 def _check_features(root: Path, features: dict) -> None:
-    """The cameras, state and action training reads, with the sizes the model was built for."""
+    """The cameras, state, action and success training reads, with the sizes the model was built for."""
     expected = {key: ("video", (IMAGE_SIZE, IMAGE_SIZE, 3)) for key in CAMERA_KEYS}
-    expected |= {STATE_KEY: ("float32", (STATE_DIM,)), ACTION_KEY: ("float32", (GRIPPER_ACTION + 1,))}
+    expected |= {STATE_KEY: ("float32", (STATE_DIM,)), ACTION_KEY: ("float32", (GRIPPER_ACTION + 1,)),
+                 SUCCESS_KEY: ("bool", (1,))}
     missing = [key for key in expected if key not in features]
     if missing:
         raise DatasetFormatError(f"{root}: expected features {', '.join(expected)}; missing {', '.join(missing)}")
@@ -241,17 +258,13 @@ def _check_features(root: Path, features: dict) -> None:
             raise DatasetFormatError(f"{root}: expected {key} {dtype} {list(shape)}{hint}, got {got[0]} {list(got[1])}")
 
 
-def _load_recorded(job: tuple[_RecordedEpisode, int]) -> Episodes:
-    """Decode each view's frames in one pass (LeRobot's decoder) and label success by a state-only replay."""
+def _load_recorded(episode: _RecordedEpisode) -> Episodes:
+    """Decode each view's frames in one pass (LeRobot's decoder); the targets come from the recorded numbers."""
     from lerobot.datasets.video_utils import decode_video_frames
 
-    episode, episode_length = job
     views = [decode_video_frames(path, list(stamps), episode.tolerance_s, "pyav", return_uint8=True)
              for path, stamps in episode.videos]  # uint8 [L+1, 3, H, W] each
     images = np.stack([v.permute(0, 2, 3, 1).numpy() for v in views], axis=1)
-    replay = simulate_episode(episode.seed, episode.policy, episode.clone, episode_length, cameras=False)
-    if not (np.array_equal(replay.states, episode.states) and np.array_equal(replay.gripper, episode.gripper)):
-        raise DatasetFormatError(
-            f"{episode.label}: expected states equal to a replay of {episode.policy!r} with seed {episode.seed} "
-            "(needed to label per-frame success), got different states (other simulator build or data)")
-    return replace(replay, images=images)
+    chunks, deltas = window_targets(episode.states.astype(np.float64), episode.gripper)
+    return Episodes(images, episode.states, episode.gripper, episode.success, chunks, deltas,
+                    np.asarray(episode.clone), np.asarray(episode.seed))
