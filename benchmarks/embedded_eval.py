@@ -6,7 +6,9 @@ Held-out episodes come from seeds the training never saw (default 1,000,000+), f
   across windows (action sensitivity), and the copy-the-conditioning-frame baseline.
 * state: flange position error (mm) of the state head per horizon step; success detector accuracy (head at k=0)
   on every held-out frame.
-* ID: MSE in the normalized 10D model space; policy: success rate driving the real simulator.
+* ID: MSE in the normalized 10D model space; policy: success rate driving the real simulator (float32).
+* ``--precision float32 bfloat16``: the world-model metrics once per precision on the same episodes (the first
+  under ``world_model``, others under ``world_model_<precision>``), e.g. to check the CPU bfloat16 path.
 
     .venv/bin/python benchmarks/embedded_eval.py --episodes 48 --policy-seeds 50 --workers 2
 """
@@ -25,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from cosmos_robotics.world_models.embedded.backend import PRECISIONS
 from cosmos_robotics.world_models.embedded.checkpoint import DEFAULT_WEIGHTS, load_checkpoint
 from cosmos_robotics.world_models.embedded.config import CHUNK
 from cosmos_robotics.world_models.embedded.data import generate_episodes
@@ -166,21 +169,25 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--episode-length", type=int, default=130)
+    parser.add_argument("--precision", nargs="+", choices=sorted(PRECISIONS), default=["float32"])
     parser.add_argument("--out", type=Path, default=RESULT)
     args = parser.parse_args()
-    model = load_checkpoint(args.weights, args.device)
     result: dict = {"weights": str(args.weights), "device": args.device, "host": platform.node(),
                     "held_out_seeds": [HELD_OUT_SEED, HELD_OUT_SEED + args.episodes - 1]}
     if args.episodes:
         episodes = generate_episodes(args.episodes, HELD_OUT_SEED, args.episode_length, args.workers)
-        result["world_model"] = evaluate_model(model, episodes, args.device)
+        for i, precision in enumerate(args.precision):
+            model = load_checkpoint(args.weights, args.device).cast(PRECISIONS[precision])
+            key = "world_model" if i == 0 else f"world_model_{precision}"
+            result[key] = {"precision": precision, **evaluate_model(model, episodes, args.device)}
         args.out.write_text(json.dumps(result, indent=1) + "\n")
     seeds = range(HELD_OUT_SEED + 500_000, HELD_OUT_SEED + 500_000 + args.policy_seeds)
     result["policy"] = [evaluate_policy(args.weights, seeds, r, args.episode_length, args.workers)
                         for r in args.replan] if args.policy_seeds else []
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")
-    print(json.dumps({k: v for k, v in result.get("world_model", {}).items() if not isinstance(v, list)}, indent=1))
+    for key in [k for k in result if k.startswith("world_model")]:
+        print(key, json.dumps({k: v for k, v in result[key].items() if not isinstance(v, list)}, indent=1))
     print(json.dumps(result["policy"], indent=1))
 
 

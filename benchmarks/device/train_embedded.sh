@@ -1,0 +1,39 @@
+#!/bin/bash
+# Train and evaluate the embedded world model on one GPU machine of the device tool (see README.md beside this).
+#   bash benchmarks/device/train_embedded.sh                       # the shipped config (ModelConfig defaults)
+#   bash benchmarks/device/train_embedded.sh 'a={"style": "separable", "dec_channels": [32, 16]}' 'b={...}'
+#     (several ModelConfig candidates trained side by side from one simulated data set, then evaluated)
+# Writes $OUT/<name>.tgz (weights dir, training log, eval.json) and $OUT/run.log. Env: DEBS, WHEELS (folders of
+# the carried .deb / .whl files), EPISODES (512), BUDGET (training seconds per config, 240), EVAL_S (240).
+set -o pipefail
+DEBS=${DEBS:-outputs/dev_gl} WHEELS=${WHEELS:-outputs/dev_whl} W=/tmp/w
+for f in "$DEBS"/*.deb; do dpkg -x "$f" /; done; ldconfig
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site "$WHEELS"/*.whl || exit 1
+export PYTHONPATH=/tmp/site:$PWD MUJOCO_GL=egl PYTHONUNBUFFERED=1 TQDM_MININTERVAL=15
+exec > >(tee "$OUT/run.log") 2>&1
+python3 -c "import torch, mujoco, safetensors; print(torch.__version__, torch.cuda.get_device_name())" || exit 1
+[ $# -eq 0 ] && set -- 'default={}'
+names=(); for c in "$@"; do names+=("${c%%=*}"); done
+SECONDS=0
+python3 benchmarks/device/train_candidates.py --out $W --episodes "${EPISODES:-512}" --workers 16 --device cuda \
+  --time-budget-s "${BUDGET:-240}" --batch-size 32 --steps 100000 --log-every 200 "$@" 2>&1 \
+  | tr '\r' '\n' | grep -v '^ *$' | grep -v 'simulating:.*it/s\|simulating:.*ep/s' | tail -5
+echo "trained in ${SECONDS}s"
+for n in "${names[@]}"; do grep -o '"train_seconds.*' $W/$n.log; done
+workers=$(( 16 / ${#names[@]} )) pids=()
+for n in "${names[@]}"; do
+  [ -f $W/$n/model.safetensors ] || continue
+  timeout "${EVAL_S:-240}" python3 benchmarks/embedded_eval.py --weights $W/$n --episodes 32 --policy-seeds 50 \
+    --workers $workers --replan 8 16 --out $W/$n.eval.json > $W/$n.eval.log 2>&1 &
+  pids+=($!)
+done
+wait "${pids[@]}"  # not a bare wait: that would also wait for the tee behind the log redirection
+echo "evaluated at ${SECONDS}s"
+for n in "${names[@]}"; do
+  echo "== $n"; python3 -c "
+import json, sys; d = json.load(open('$W/$n.eval.json')); m = d.get('world_model', {})
+print({k: m.get(k) for k in ('psnr_mean', 'ssim_mean', 'shuffle_psnr_drop_db', 'id_mse_normalized', 'pos_err_mm_mean')},
+      m.get('success_detector', {}).get('accuracy'), [(p['replan'], p['success_rate']) for p in d.get('policy', [])])
+" || tail -5 $W/$n.eval.log
+  tar czf "$OUT/$n.tgz" -C $W "$n" "$n.log" "$n.eval.json" "$n.eval.log" 2>/dev/null
+done
