@@ -33,6 +33,10 @@ class UnsupportedModeError(CosmosRoboticsError, ValueError):
     """A mode (forward_dynamics / inverse_dynamics / policy) an embodiment or backend does not offer."""
 
 
+class SimulatorError(CosmosRoboticsError, RuntimeError):
+    """The simulator cannot run here (e.g. no OpenGL context for rendering); the message says what to set."""
+
+
 class DatasetFormatError(CosmosRoboticsError, ValueError):
     """A dataset directory or file that lacks what the caller asked for."""
 

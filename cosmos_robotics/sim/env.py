@@ -41,7 +41,7 @@ import numpy as np  # noqa: E402
 from gymnasium import spaces  # noqa: E402
 from scipy.spatial.transform import Rotation  # noqa: E402
 
-from cosmos_robotics.errors import ActionContractError  # noqa: E402
+from cosmos_robotics.errors import ActionContractError, SimulatorError  # noqa: E402
 from cosmos_robotics.sim.controller import OperationalSpaceController  # noqa: E402
 
 SCENE_XML = Path(__file__).parent / "assets" / "scene.xml"
@@ -232,7 +232,14 @@ class SimDroidEnv(gym.Env):
     def _render_camera(self, camera: str) -> np.ndarray:
         if self._renderer is None:
             height, width = self.image_size
-            self._renderer = mujoco.Renderer(self.model, height, width)  # quality set in scene.xml
+            try:
+                self._renderer = mujoco.Renderer(self.model, height, width)  # quality set in scene.xml
+            except mujoco.FatalError as exc:
+                raise SimulatorError(
+                    f"MuJoCo could not create an OpenGL context (MUJOCO_GL={os.environ.get('MUJOCO_GL')!r}): {exc}. "
+                    "Headless rendering needs MUJOCO_GL=egl (or osmesa) set before mujoco is first imported; "
+                    "or pass cameras=() for a state-only env"
+                ) from None
             # Envs kept alive until interpreter exit (worker caches) must free the EGL context before mujoco's
             # own atexit hook tears EGL down (registered when the first context is made, so ours runs first).
             atexit.register(self._renderer.close)
