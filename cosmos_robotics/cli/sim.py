@@ -23,11 +23,8 @@ import numpy as np
 from tqdm import tqdm
 
 from cosmos_robotics.errors import CosmosRoboticsError
-from cosmos_robotics.export import DatasetSpec, EpisodeRecord, LeRobotEpisodeWriter, Provenance
+from cosmos_robotics.export import IMAGE_PREFIX, DatasetSpec, EpisodeRecord, LeRobotEpisodeWriter, Provenance
 from cosmos_robotics.export.model_actions import DROID_MODEL_ACTION_NAMES, droid_model_actions
-
-ENV_ID = "cosmos_robotics/SimDroid-v0"
-IMAGE_PREFIX = "observation.images."
 
 
 def register(sub) -> None:
@@ -119,6 +116,8 @@ def quiet_libraries() -> None:
 def sim_provenance(policy_name: str, seed: int, resolution: int, steps: int) -> Provenance:
     import mujoco
 
+    from cosmos_robotics.sim import ENV_ID
+
     return Provenance(
         generator=f"sim:{ENV_ID}",
         synthetic=True,
@@ -142,8 +141,9 @@ def simulate_episode(job: tuple[tuple[str, int, int], int]) -> EpisodeRecord:
     (policy_name, resolution, steps), seed = job
     import gymnasium as gym
 
-    import cosmos_robotics.sim  # noqa: F401 - registers the env
+    # Imported here, not at module level, so the CLI starts without mujoco; the import registers the env.
     from cosmos_robotics.policies import make_policy
+    from cosmos_robotics.sim import ENV_ID
 
     key = (resolution, steps)
     if key not in _ENV_CACHE:

@@ -185,9 +185,9 @@ def _recorded_jobs(root: Path, episode_length: int) -> list[_RecordedEpisode]:
     """Check one dataset against what training needs and list its episodes (numbers read, videos not yet)."""
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
-    from cosmos_robotics.cli.sim import ENV_ID
     from cosmos_robotics.export import default_repo_id, read_provenance
     from cosmos_robotics.policies import make_policy
+    from cosmos_robotics.sim import ENV_ID
 
     if not (root / "meta" / "info.json").is_file():
         raise DatasetFormatError(f"{root}: expected a LeRobot v3 dataset (meta/info.json), found none")
