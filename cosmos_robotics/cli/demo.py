@@ -16,8 +16,6 @@ import numpy as np
 from tqdm import tqdm
 
 from cosmos_robotics.errors import CosmosRoboticsError
-from cosmos_robotics.media import write_video
-from cosmos_robotics.viz import plot_trajectories
 
 
 def register(sub) -> None:
@@ -32,8 +30,10 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from cosmos_robotics.embodiments import get_adapter
+    from cosmos_robotics.media import write_video
     from cosmos_robotics.sim.env import SimDroidEnv
     from cosmos_robotics.sim.pose_control import execute_chunk
+    from cosmos_robotics.viz import plot_trajectories
     from cosmos_robotics.world_models.embedded.backend import EmbeddedWorldModel, stack_views
     from cosmos_robotics.world_models.embedded.checkpoint import DEFAULT_WEIGHTS
     from cosmos_robotics.world_models.embedded.config import CHUNK
