@@ -6,11 +6,13 @@ the Qwen3-VL-8B layout, ``action_gen=True``, ``action_dim=64``, 32 domains; Wan2
 * DROID forward dynamics (16-step chunk, tier 480, 640x540 concat view, 30 steps, guidance 1.0),
 * AV inverse dynamics (60-step chunk, 61 frames 832x480, 30 steps, guidance 1.0),
 
-through (a) a plain ``Cosmos3OmniPipeline`` call with the cookbook settings and (b) the same pipeline with
-``apply_acceleration`` (+ ``call_action_only`` for ID). Per call it splits the latency into prompt, VAE encode,
-denoising (per step), VAE decode and output conversion, records peak memory and compares the outputs of (b) with
-(a) (same seed, same initial noise). Each lever is also measured on DROID FD on its own, and an opt-in fast mode
-(fewer steps) with its deviation from the 30-step plain output.
+through (a) a plain ``Cosmos3OmniPipeline`` call with the cookbook settings and (b) our backend with its default
+settings, ``Cosmos3DiffusersBackend(pipe).generate(WorldModelRequest(...))`` (DROID FD: concat-view frame + 16-step
+model-space chunk; AV ID: 61 frames, ``decode_video=False``). (a) is split by hooks into prompt, VAE encode,
+denoising (per step), VAE decode and output conversion; (b) is timed per ``generate`` call and split by the
+backend's own ``timings`` (prepare, denoise, decode). Both record peak memory; (b)'s outputs are compared with (a)'s
+(same seed, same CPU-generated initial noise). Afterwards each lever is measured on DROID FD on its own, and an
+opt-in fast mode (fewer steps) with its deviation from the 30-step plain output.
 
     python benchmarks/cosmos3_gpu.py --out benchmarks/results/cosmos3_gpu.json     # on a GPU (full size)
     python benchmarks/cosmos3_gpu.py --device cpu --out /tmp/cosmos3_cpu.json       # tiny dry run on CPU
@@ -43,12 +45,15 @@ from diffusers import AutoencoderKLWan, Cosmos3OmniPipeline, CosmosActionConditi
 from diffusers.models.transformers.transformer_cosmos3 import Cosmos3OmniTransformer  # noqa: E402
 from diffusers.schedulers.scheduling_unipc_multistep import UniPCMultistepScheduler  # noqa: E402
 
+from cosmos_robotics.embodiments import ActionMode  # noqa: E402
+from cosmos_robotics.errors import ActionContractError  # noqa: E402
+from cosmos_robotics.world_models.base import WorldModelRequest  # noqa: E402
 from cosmos_robotics.world_models.cosmos3.acceleration import (  # noqa: E402
     AccelerationConfig,
     accelerated,
-    call_action_only,
     call_frames_uint8,
 )
+from cosmos_robotics.world_models.cosmos3.diffusers_backend import Cosmos3DiffusersBackend  # noqa: E402
 from cosmos_robotics.world_models.cosmos3.offline_tokenizer import build_offline_qwen_tokenizer  # noqa: E402
 
 # Wan2.2 TI2V-5B VAE geometry (vae/config.json of Wan-AI/Wan2.2-TI2V-5B-Diffusers). The latent mean/std only
@@ -89,11 +94,11 @@ class Task:
 
 
 def tasks(tiny: bool) -> list[Task]:
-    if tiny:  # same code paths, CPU-sized
+    if tiny:  # same code paths, CPU-sized (tier, fps and view point stay the presets' so the backend can run them)
         return [
-            Task("droid_fd", "forward_dynamics", "droid_lerobot", 4, 256, 15.0, "concat_view",
+            Task("droid_fd", "forward_dynamics", "droid_lerobot", 4, 480, 15.0, "concat_view",
                  "Put the marker in the cup.", (540, 640), steps=2),
-            Task("av_id", "inverse_dynamics", "av", 8, 256, 10.0, "ego_view",
+            Task("av_id", "inverse_dynamics", "av", 8, 480, 10.0, "ego_view",
                  "You are an autonomous vehicle planning system.", (480, 832), steps=2),
         ]  # fmt: skip
     return [
@@ -144,23 +149,30 @@ def build_pipeline(tiny: bool, device: torch.device, dtype: torch.dtype, seed: i
     )
 
 
-def make_request(task: Task, seed: int = 0) -> dict:
+def make_inputs(task: Task, seed: int = 0) -> tuple[np.ndarray, np.ndarray | None]:
+    """Random uint8 frames ``[F, H, W, 3]`` (1 for FD, chunk + 1 for ID) and, for FD, a model-space chunk."""
     rng = np.random.default_rng(seed)
     h, w = task.frame_hw
+    count = 1 if task.mode == "forward_dynamics" else task.chunk + 1
+    frames = rng.integers(0, 256, size=(count, h, w, 3), dtype=np.uint8)
+    if task.mode != "forward_dynamics":
+        return frames, None
+    raw_width = 10 if task.domain == "droid_lerobot" else 9
+    return frames, rng.uniform(-1, 1, size=(task.chunk, raw_width)).astype(np.float32)
 
-    def frame() -> Image.Image:
-        return Image.fromarray(rng.integers(0, 256, size=(h, w, 3), dtype=np.uint8))
 
+def make_request(task: Task, seed: int = 0) -> dict:
+    """Keyword arguments of the plain pipeline call (a)."""
+    frames, actions = make_inputs(task, seed)
     action_kwargs = dict(
         mode=task.mode, chunk_size=task.chunk, domain_name=task.domain, resolution_tier=task.tier,
         view_point=task.view_point,
     )  # fmt: skip
     if task.mode == "forward_dynamics":
-        raw_width = 10 if task.domain == "droid_lerobot" else 9
-        action_kwargs["image"] = frame()
-        action_kwargs["raw_actions"] = torch.tensor(rng.uniform(-1, 1, size=(task.chunk, raw_width)), dtype=torch.float32)
+        action_kwargs["image"] = Image.fromarray(frames[0])
+        action_kwargs["raw_actions"] = torch.from_numpy(actions)
     else:
-        action_kwargs["video"] = [frame() for _ in range(task.chunk + 1)]
+        action_kwargs["video"] = [Image.fromarray(f) for f in frames]
     return dict(
         prompt=task.prompt,
         action=CosmosActionCondition(**action_kwargs),
@@ -169,6 +181,16 @@ def make_request(task: Task, seed: int = 0) -> dict:
         guidance_scale=task.guidance,
         use_system_prompt=False,
     )
+
+
+def make_world_model_request(task: Task, seed: int = 0) -> WorldModelRequest:
+    """The same call as ``make_request`` through the WorldModel interface of path (b)."""
+    frames, actions = make_inputs(task, seed)
+    return WorldModelRequest(
+        ActionMode(task.mode), task.domain, frames, actions=actions, prompt=task.prompt, chunk_size=task.chunk,
+        seed=seed, num_inference_steps=task.steps, guidance_scale=task.guidance, flow_shift=10.0,
+        decode_video=task.mode == "forward_dynamics",
+    )  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -381,8 +403,8 @@ def main(argv: list[str] | None = None) -> int:
         "torch": torch.__version__,
         "diffusers": __import__("diffusers").__version__,
         "transformers": __import__("transformers").__version__,
-        "path_b": "plain Cosmos3OmniPipeline + apply_acceleration(AccelerationConfig()) + call_action_only for ID "
-        "(Cosmos3DiffusersBackend not used)",
+        "path_b": "Cosmos3DiffusersBackend(pipe) with default settings (acceleration='auto'), called through "
+        "backend.generate(WorldModelRequest(...)); split from the backend's timings dict",
     }
     peak = measure_matmul_peak(device)
     results["bf16_matmul_peak_tflops_measured"] = peak
@@ -404,16 +426,14 @@ def main(argv: list[str] | None = None) -> int:
     default = AccelerationConfig() if cuda else AccelerationConfig(attention_backend="default", compile_blocks=False)
     results["accelerated_config"] = asdict(default)
 
-    def measure(task: Task, config: AccelerationConfig | None, action_only: bool, reps: int, steps=None):
+    def measure(task: Task, config: AccelerationConfig | None, reps: int, steps=None):
         request = make_request(task)
         if steps is not None:
             request["num_inference_steps"] = steps
 
         def call(callback):
-            generator = torch.Generator(device).manual_seed(0)
+            generator = torch.Generator("cpu").manual_seed(0)  # as the backend draws its noise
             kwargs = dict(request, generator=generator, callback_on_step_end=callback)
-            if action_only:
-                return call_action_only(pipe, **kwargs)
             if config is None:
                 out = pipe(output_type="pil", **kwargs)
                 return out.video if task.mode == "forward_dynamics" else out.action
@@ -422,43 +442,115 @@ def main(argv: list[str] | None = None) -> int:
         with accelerated(pipe, config or AccelerationConfig.none()) as handle:
             phases, peak_gib, output, first_s = run_calls(pipe, timer, call, reps, args.warmup, cuda)
             text_reused = handle.text_cache.hits > 0
+        add_rates(phases, request["guidance_scale"], text_reused, peak_gib, first_s)
+        phases["config"] = asdict(config) if config else "plain"
+        return phases, output
+
+    def add_rates(phases: dict, guidance: float, text_reused: bool, peak_gib, first_s) -> None:
         info = dict(timer.seq_info)
         work = flops_per_forward(cfg, info["und_len"], info["sequence_length"], text_reused=False)
         executed = flops_per_forward(cfg, info["und_len"], info["sequence_length"], text_reused=text_reused)
-        forwards = 1 if request["guidance_scale"] == 1.0 else 2
+        forwards = 1 if guidance == 1.0 else 2
         step = phases["step_median"]
         phases.update(
             peak_mem_gib=peak_gib, first_call_s=first_s, **info, text_kv_reused=text_reused,
             tflop_per_step=forwards * work / 1e12, tflop_per_step_executed=forwards * executed / 1e12,
             tflops_effective=forwards * work / step / 1e12, pct_of_measured_bf16_peak=100 * forwards * work / step / 1e12 / ceiling,
-            config=asdict(config) if config else "plain",
         )  # fmt: skip
+
+    def measure_backend(task: Task, reps: int):
+        """Path (b): ``Cosmos3DiffusersBackend(pipe)`` as a user builds it; its levers are removed afterwards."""
+        backend = Cosmos3DiffusersBackend(pipe, progress=False)
+        request = make_world_model_request(task)
+        interface = {"call": "backend.generate(request)"}
+
+        def call():
+            if "fallback_reason" in interface:
+                return backend._generate(request.resolved())
+            try:
+                return backend.generate(request)
+            except ActionContractError as error:  # random weights: the actions are no valid robot motion
+                interface.update(call="backend._generate(request.resolved())", fallback_reason=str(error))
+                print(f"  generate() refused the random-weight actions ({error}); timing _generate", flush=True)
+                return backend._generate(request.resolved())
+
+        try:
+            first_s = None
+            for i in range(max(1, args.warmup)):
+                t0 = time.perf_counter()
+                call()
+                if i == 0:
+                    first_s = time.perf_counter() - t0
+            if cuda:
+                torch.cuda.reset_peak_memory_stats()
+            walls, runs, result = [], [], None
+            for _ in range(reps):
+                t0 = time.perf_counter()
+                result = call()  # the backend synchronises before it stops its clock
+                walls.append(time.perf_counter() - t0)
+                runs.append(result)
+            timer.marks.clear()  # the plain-call hooks fired too; only their sequence lengths are used here
+            peak_gib = torch.cuda.max_memory_allocated() / 2**30 if cuda else None
+            handle = backend.acceleration
+            text_reused = handle is not None and handle.text_cache.hits > 0
+        finally:
+            if backend.acceleration is not None:
+                backend.acceleration.remove()
+        phases = {k: statistics.median(r.timings[k] for r in runs) for k in runs[0].timings}
+        phases.update(
+            total=statistics.median(walls), totals=walls, interface=interface,
+            step_median=statistics.median(s for r in runs for s in r.extras["step_times_s"]),
+            steps_per_call=len(runs[0].extras["step_times_s"]),
+            outside_pipeline_s=statistics.median(w - r.timings["pipeline_s"] for w, r in zip(walls, runs, strict=True)),
+        )  # fmt: skip
+        add_rates(phases, task.guidance, text_reused, peak_gib, first_s)
+        phases["config"] = asdict(handle.config) if handle is not None else "plain (acceleration='auto' on CPU)"
+        output = result.frames if task.mode == "forward_dynamics" else torch.from_numpy(result.actions)
         return phases, output
 
     def report(label: str, phases: dict) -> None:
+        if "prepare_s" in phases:
+            split = (f"prepare {phases['prepare_s']:.3f} dec {phases['decode_s']:.3f} "
+                     f"outside pipeline {phases['outside_pipeline_s']:.3f}")  # fmt: skip
+        else:
+            split = (f"enc {phases['vae_encode']:.3f} dec {phases['vae_decode']:.3f} "
+                     f"conv {phases['output_conversion']:.3f} prompt {phases['prompt']:.3f}")  # fmt: skip
         print(f"  {label:<28} total {phases['total']:.3f} s | step {1e3 * phases['step_median']:.1f} ms x "
-              f"{phases['steps_per_call']} | enc {phases['vae_encode']:.3f} dec {phases['vae_decode']:.3f} "
-              f"conv {phases['output_conversion']:.3f} prompt {phases['prompt']:.3f} | "
+              f"{phases['steps_per_call']} | {split} | "
               f"{phases['pct_of_measured_bf16_peak']:.0f}% peak | mem {phases['peak_mem_gib']}", flush=True)  # fmt: skip
 
+    def save() -> None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(results, indent=2))
+
     results["tasks"] = {}
-    for task in tasks(tiny):
+    runs = []
+    for task in tasks(tiny):  # (a) and (b) of every task first, so they are saved before the optional extras
         if args.steps is not None:
             task = replace(task, steps=args.steps)
-        fast_steps = min(args.fast_steps, task.steps - 1)
         reps = args.reps if task.mode == "forward_dynamics" else max(1, args.reps - 1)
         print(f"{task.name}: chunk {task.chunk}, tier {task.tier}, {task.steps} steps, guidance {task.guidance}")
         entry: dict = {"task": asdict(task)}
-        plain, plain_out = measure(task, None, action_only=False, reps=reps)
+        plain, plain_out = measure(task, None, reps=reps)
         report("(a) plain diffusers", plain)
-        action_only = task.mode != "forward_dynamics"
-        ours, ours_out = measure(task, default, action_only=action_only, reps=reps)
-        report("(b) accelerated", ours)
-        entry.update(plain=plain, accelerated=ours, speedup_b_over_a=plain["total"] / ours["total"],
+        ours, ours_out = measure_backend(task, reps)
+        report("(b) Cosmos3DiffusersBackend", ours)
+        entry.update(plain=plain, backend=ours, speedup_b_over_a=plain["total"] / ours["total"],
                      deviation_b_vs_a=deviation(task, plain_out, ours_out))  # fmt: skip
         print(f"  speed-up {entry['speedup_b_over_a']:.2f}x; deviation {entry['deviation_b_vs_a']}", flush=True)
+        if task.mode != "forward_dynamics":
+            entry["levers"] = {"skip_decode": dict(
+                plain_vae_decode_s=plain["vae_decode"], plain_output_conversion_s=plain["output_conversion"],
+                backend_decode_s=ours["decode_s"])}  # fmt: skip
+        results["tasks"][task.name] = entry
+        runs.append((task, reps, plain, plain_out))
+        save()
 
-        if task.mode == "forward_dynamics" and not args.skip_levers:
+    for task, reps, plain, plain_out in runs:  # where (b)'s speed comes from, on DROID FD
+        if task.mode != "forward_dynamics":
+            continue
+        entry = results["tasks"][task.name]
+        if not args.skip_levers:
             levers = {
                 "attention_cudnn": AccelerationConfig(**{**asdict(AccelerationConfig.none()), "attention_backend": "cudnn"}),
                 "text_kv_reuse": AccelerationConfig(**{**asdict(AccelerationConfig.none()), "text_kv_reuse": True}),
@@ -466,11 +558,12 @@ def main(argv: list[str] | None = None) -> int:
                 "first_frame_encode": AccelerationConfig(**{**asdict(AccelerationConfig.none()), "first_frame_encode": True}),
                 "cudnn_benchmark": AccelerationConfig(**{**asdict(AccelerationConfig.none()), "cudnn_benchmark": True}),
                 "all_but_compile": AccelerationConfig(**{**asdict(default), "compile_blocks": False}),
+                "all": default,
             }  # fmt: skip
             entry["levers"] = {}
             for name, config in levers.items():
                 try:
-                    phases, out = measure(task, config, action_only=False, reps=reps)
+                    phases, out = measure(task, config, reps=reps)
                 except Exception as error:  # a lever that fails on this machine is reported, not fatal
                     entry["levers"][name] = {"error": f"{type(error).__name__}: {error}"}
                     print(f"  lever {name}: {entry['levers'][name]['error']}", flush=True)
@@ -482,18 +575,16 @@ def main(argv: list[str] | None = None) -> int:
                     ratio_vs_plain_step=plain["step_median"] / phases["step_median"],
                     deviation_vs_plain=deviation(task, plain_out, out),
                 )  # fmt: skip
-            all_eager = entry["levers"].get("all_but_compile", {})
-            if "total" in all_eager:
+                save()
+            eager, compiled = entry["levers"].get("all_but_compile", {}), entry["levers"].get("all", {})
+            if "total" in eager and "total" in compiled:
                 entry["levers"]["torch_compile (all vs all_but_compile)"] = dict(
-                    ratio_total=all_eager["total"] / ours["total"],
-                    ratio_step=all_eager["step_median"] / ours["step_median"],
+                    ratio_total=eager["total"] / compiled["total"],
+                    ratio_step=eager["step_median"] / compiled["step_median"],
                 )
-        if action_only:
-            entry["levers"] = {"skip_decode": dict(
-                plain_vae_decode_s=plain["vae_decode"], plain_output_conversion_s=plain["output_conversion"],
-                accelerated_vae_decode_s=ours["vae_decode"])}  # fmt: skip
-        if task.mode == "forward_dynamics" and fast_steps > 0:
-            fast, fast_out = measure(task, default, action_only=False, reps=reps, steps=fast_steps)
+        fast_steps = min(args.fast_steps, task.steps - 1)
+        if fast_steps > 0:
+            fast, fast_out = measure(task, default, reps=reps, steps=fast_steps)
             report(f"fast mode ({fast_steps} steps)", fast)
             entry["fast_mode"] = dict(
                 what=f"{fast_steps} denoising steps + all levers (no FP8, no caching across calls)",
@@ -502,14 +593,12 @@ def main(argv: list[str] | None = None) -> int:
             )  # fmt: skip
             print(f"  fast mode speed-up {entry['fast_mode']['speedup_vs_plain']:.2f}x; "
                   f"deviation {entry['fast_mode']['deviation_vs_plain_30_steps']}", flush=True)  # fmt: skip
-        results["tasks"][task.name] = entry
-        if args.profile and task.mode == "forward_dynamics":
+        if args.profile:
             try:
                 profile_call(pipe, task, default, device, args.out.with_suffix(".profile.txt"))
             except Exception as error:  # the profile is a diagnostic; the timings above stand without it
                 print(f"  profile failed: {type(error).__name__}: {error}", flush=True)
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(results, indent=2))
+        save()
 
     print(f"wrote {args.out}")
     return 0

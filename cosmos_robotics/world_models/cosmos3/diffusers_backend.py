@@ -77,16 +77,21 @@ class Cosmos3DiffusersBackend(WorldModel):
 
     name = "diffusers"
 
-    def __init__(self, pipe, *, guardrails: bool = False, acceleration=None, progress: bool = True):
+    def __init__(self, pipe, *, guardrails: bool = False, acceleration="auto", progress: bool = True):
+        """``acceleration``: ``"auto"`` (default) installs ``AccelerationConfig()`` when the transformer sits on a
+        CUDA device and nothing otherwise (on CPU, or offloaded, compile and cuDNN attention do not pay off);
+        an ``AccelerationConfig`` installs exactly that; ``None`` keeps the plain pipeline."""
+        from cosmos_robotics.world_models.cosmos3.acceleration import AccelerationConfig, apply_acceleration
+
         self.pipe = pipe
         self.guardrails = guardrails
         self._base_scheduler_config = dict(pipe.scheduler.config)
         self._flow_shift: float | None = None  # the shipped scheduler is replaced on the first call
-        self.acceleration = None
-        if acceleration is not None:
-            from cosmos_robotics.world_models.cosmos3.acceleration import apply_acceleration
-
-            self.acceleration = apply_acceleration(pipe, acceleration)
+        if isinstance(acceleration, str):
+            if acceleration != "auto":
+                raise ValueError(f"acceleration: expected 'auto', None or an AccelerationConfig, got {acceleration!r}")
+            acceleration = AccelerationConfig() if pipe.transformer.device.type == "cuda" else None
+        self.acceleration = None if acceleration is None else apply_acceleration(pipe, acceleration)
         pipe.set_progress_bar_config(disable=not progress, leave=False)
 
     @classmethod
@@ -99,7 +104,7 @@ class Cosmos3DiffusersBackend(WorldModel):
         cpu_offload: bool = False,
         group_offload: bool = False,
         guardrails: bool = False,
-        acceleration=None,
+        acceleration="auto",
         progress: bool = True,
     ) -> Cosmos3DiffusersBackend:
         """Load a diffusers-format Cosmos 3 checkpoint (hub id or local directory), safetensors only.
@@ -107,7 +112,9 @@ class Cosmos3DiffusersBackend(WorldModel):
         ``torch_dtype`` defaults to bfloat16 on CUDA and float32 on CPU; ``device`` to CUDA when available.
         ``cpu_offload`` keeps only the running component on the GPU; ``group_offload`` streams transformer blocks
         (lowest memory). ``guardrails`` turns on the Cosmos safety checker (needs ``cosmos_guardrail`` and its
-        gated models). ``acceleration``: an ``AccelerationConfig`` applied with ``apply_acceleration``.
+        gated models). ``acceleration``: ``"auto"`` (default) applies ``AccelerationConfig()`` (all exact speed
+        levers, ~1.6x per call on an H100) when the model ends up on CUDA without offloading, nothing otherwise;
+        an ``AccelerationConfig`` is applied as given; ``None`` keeps the plain diffusers pipeline.
         """
         if cpu_offload and group_offload:
             raise ValueError("cpu_offload and group_offload: expected at most one, got both")
@@ -222,8 +229,7 @@ class Cosmos3DiffusersBackend(WorldModel):
         start = time.perf_counter()
         try:
             if request.decode_video:
-                out = self.pipe(action=condition, output_type="np", **kwargs)
-                frames, actions = out.video, (out.action[0] if out.action else None)
+                frames, actions = self._frames_and_actions(condition, kwargs)
             else:
                 frames, actions = None, self._actions_only(condition, kwargs)
         finally:
@@ -239,11 +245,16 @@ class Cosmos3DiffusersBackend(WorldModel):
             "decode_s": end - (steps[-1] if steps else end),
         }
         step_times = np.diff([denoise_start, *steps]).tolist()  # per step; timings stay additive over chunks
-        if frames is not None:
-            frames = (np.asarray(frames) * 255.0).round().clip(0, 255).astype(np.uint8)
         if actions is not None:
             actions = actions.float().numpy()
         return BackendOutput(frames, actions, timings, {"step_times_s": step_times})
+
+    def _frames_and_actions(self, condition, kwargs: dict[str, Any]) -> tuple[np.ndarray, torch.Tensor | None]:
+        """Video calls: frames rounded to uint8 on the device (the ``"np"`` output converts floats on the CPU)."""
+        from cosmos_robotics.world_models.cosmos3 import acceleration
+
+        frames, actions = acceleration.call_frames_uint8(self.pipe, action=condition, **kwargs)
+        return frames, (actions[0] if actions else None)
 
     def _actions_only(self, condition, kwargs: dict[str, Any]) -> torch.Tensor:
         """ID / policy without the VAE decode (``output_type="latent"`` still returns the actions)."""
