@@ -30,6 +30,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from cosmos_robotics.embodiments import get_adapter
+    from cosmos_robotics.evaluation import psnr as frame_psnr
     from cosmos_robotics.media import write_video
     from cosmos_robotics.sim.env import SimDroidEnv
     from cosmos_robotics.sim.pose_control import execute_chunk
@@ -76,8 +77,7 @@ def run(args) -> int:
     plot_trajectories({"world model (imagined)": droid.poses_from_cartesian(np.stack(imagined_states)[:, :6]),
                        "simulator (same chunks)": droid.poses_from_cartesian(np.stack(true_states)[:, :6])},
                       args.out / "trajectory.png", "Flange path: embedded world model vs MuJoCo")
-    diff = (np.stack(imagined).astype(np.float64) - np.stack(truth)) ** 2
-    psnr = 10 * np.log10(255.0**2 / np.maximum(diff.mean(axis=(1, 2, 3)), 1e-10))
+    psnr = frame_psnr(np.stack(imagined), np.stack(truth), axes=(1, 2, 3))
     simulated_s = args.steps / fps
     summary = {
         "seed": args.seed, "steps": args.steps, "replan": args.replan, "task": env.task,

@@ -13,6 +13,7 @@ from synthetic_episodes import PROVENANCE, SPEC, make_episode
 
 from cosmos_robotics import __version__
 from cosmos_robotics.errors import DatasetFormatError, EpisodeRecordError
+from cosmos_robotics.evaluation import psnr
 from cosmos_robotics.export import (
     ACTION_KEY,
     IMAGE_PREFIX,
@@ -27,11 +28,6 @@ from cosmos_robotics.export import (
 
 def load(root) -> LeRobotDataset:
     return LeRobotDataset(default_repo_id(root), root=root, video_backend="pyav")
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
 
 
 def episode_rows(dataset: LeRobotDataset, episode_index: int) -> list[dict]:

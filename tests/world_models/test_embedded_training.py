@@ -14,6 +14,7 @@ import pytest
 
 from cosmos_robotics.cli import main
 from cosmos_robotics.errors import DatasetFormatError
+from cosmos_robotics.evaluation import psnr
 from cosmos_robotics.policies import make_policy
 from cosmos_robotics.policies.contract_speed import CONTRACT_HIGH, CONTRACT_LOW
 from cosmos_robotics.world_models.embedded import data
@@ -26,11 +27,6 @@ from cosmos_robotics.world_models.embedded.data import (
 
 POLICY, SEED, STEPS = "expert:contract=1", 11, 20  # 20 recorded frames = 19 actions + the frame after them
 LENGTH = STEPS - 1
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
 
 
 @pytest.fixture(scope="module")
