@@ -90,6 +90,9 @@ def _droid_fixture(adapter, num_frames: int, num_actions: int) -> Inputs:
 def _fixture(adapter, mode: str) -> Inputs:
     from cosmos_robotics.media import read_image, read_video
 
+    if not COOKBOOK.is_dir():
+        raise DatasetFormatError(f"--fixture reads the sample data of a repository clone ({COOKBOOK}), which this "
+                                 "installation does not have; pass --image/--video/--actions instead")
     chunk = adapter.preset.chunk_size
     if adapter.name == "droid":
         if mode == "fd":
