@@ -145,3 +145,18 @@ def test_encode_decode_round_trip(traj, name):
     np.testing.assert_allclose(command.poses, poses, atol=1e-6)
     if grip is not None:
         np.testing.assert_allclose(command.gripper, grip, atol=1e-6)
+
+
+def test_av_car_frame_poses_become_opencv_camera_motion():
+    av = get_adapter("av")
+    # The car drives 1 m forward (+x in the car frame: x forward, y left, z up) per step.
+    car = np.broadcast_to(np.eye(4), (3, 4, 4)).copy()
+    car[:, 0, 3] = [0.0, 1.0, 2.0]
+    actions = av.encode_poses(av.poses_from_car_frame(car))
+    # In the OpenCV camera frame forward is +z; the model-space translation carries the 1.35 scale.
+    np.testing.assert_allclose(actions[:, :3], [[0, 0, 1.35], [0, 0, 1.35]], atol=1e-12)
+    # A left turn (car yaw +90 deg) rotates the camera's forward axis (+z) towards the camera's -x (left).
+    turned = car[:2].copy()
+    turned[1, :3, :3] = Rotation.from_euler("z", 90, degrees=True).as_matrix()
+    delta = geometry.matrix_from_rot6d(av.encode_poses(av.poses_from_car_frame(turned))[0, 3:9])
+    np.testing.assert_allclose(delta @ [0, 0, 1], [-1, 0, 0], atol=1e-12)
