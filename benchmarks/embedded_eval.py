@@ -27,10 +27,10 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from cosmos_robotics.training.data import generate_episodes
 from cosmos_robotics.world_models.embedded.backend import PRECISIONS
 from cosmos_robotics.world_models.embedded.checkpoint import DEFAULT_WEIGHTS, load_checkpoint
 from cosmos_robotics.world_models.embedded.config import CHUNK
-from cosmos_robotics.world_models.embedded.data import generate_episodes
 from cosmos_robotics.world_models.embedded.model import to_model_images
 
 RESULT = Path(__file__).parent / "results" / "embedded_eval.json"
@@ -129,8 +129,8 @@ def success_accuracy(model, episodes, device, batch: int = 64) -> dict:
 def _policy_episode(job: tuple[int, int, int, str]) -> dict:
     seed, replan, length, weights = job
     torch.set_num_threads(1)
+    from cosmos_robotics.policies.embedded import EmbeddedPolicy
     from cosmos_robotics.sim.env import SimDroidEnv
-    from cosmos_robotics.world_models.embedded.policy import EmbeddedPolicy
 
     global _POLICY_ENV, _POLICY_MODEL
     if "_POLICY_ENV" not in globals():

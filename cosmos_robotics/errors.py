@@ -135,3 +135,12 @@ def _hub_offline() -> bool:
     import os
 
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+class PrivilegedStateError(CosmosRoboticsError, ValueError):
+    """A policy that reads simulator ground truth was run where none exists (a world model, a robot)."""
+
+    def __init__(self, policy: str, env: str):
+        super().__init__(f"policy {policy!r} needs privileged simulator state (cube and plate poses), which {env} "
+                         "does not have; run it in the simulator, or use a policy that sees cameras and state only "
+                         "(e.g. embedded)")
