@@ -29,6 +29,14 @@ class UnknownBackendError(CosmosRoboticsError, ValueError):
         super().__init__(f"unknown world-model backend {name!r}; available: {', '.join(available)}")
 
 
+class UnknownBackendOptionError(CosmosRoboticsError, ValueError):
+    """An option the backend does not take (e.g. ``--device`` for a remote server)."""
+
+    def __init__(self, backend: str, unknown: list[str], valid: list[str]):
+        super().__init__(f"backend {backend!r} takes no option {', '.join(unknown)}; its options: "
+                         f"{', '.join(valid) or 'none'}")
+
+
 class UnsupportedModeError(CosmosRoboticsError, ValueError):
     """A mode (forward_dynamics / inverse_dynamics / policy) an embodiment or backend does not offer."""
 

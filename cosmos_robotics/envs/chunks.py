@@ -8,6 +8,7 @@ DROID model space) with ``1 <= T <= chunk_size`` rows, or an ``ActionChunk``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 from gymnasium import spaces
@@ -19,6 +20,19 @@ from cosmos_robotics.errors import ActionContractError
 from cosmos_robotics.policies.base import ActionChunk
 
 ACTION_TYPES = ("poses", "joints", "model")
+
+
+@dataclass(frozen=True)
+class StepTiming:
+    """``info["timing"]`` of a chunk step. Measurements, not state: two timings compare equal (``compare=False``),
+    so an env stays deterministic for gymnasium's checker while still reporting how long a step took."""
+
+    latency_s: float = field(compare=False)
+    real_time_factor: float = field(compare=False)  # simulated seconds / wall seconds; > 1 is faster than real time
+
+    @staticmethod
+    def of(steps: int, fps: float, seconds: float) -> StepTiming:
+        return StepTiming(seconds, steps / fps / seconds)
 WORKSPACE = 2.0  # m: flange targets beyond this distance from the base on any axis are not a pick-and-place
 
 

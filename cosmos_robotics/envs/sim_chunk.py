@@ -24,7 +24,7 @@ import gymnasium as gym
 import numpy as np
 
 from cosmos_robotics.embodiments import get_adapter
-from cosmos_robotics.envs.chunks import ACTION_TYPES, as_action_chunk, chunk_space
+from cosmos_robotics.envs.chunks import ACTION_TYPES, StepTiming, as_action_chunk, chunk_space
 from cosmos_robotics.errors import ActionContractError
 from cosmos_robotics.policies.base import ActionChunk
 from cosmos_robotics.sim.env import EE_POSE, FPS, SimDroidEnv
@@ -77,7 +77,7 @@ class SimChunkEnv(gym.Env):
         info = {**info, "task": self.task, "observations": observations, "actions": np.stack(env_actions),
                 "success": np.asarray(success), "executed_steps": len(observations),
                 "model_actions": None if chunk.model_actions is None else chunk.model_actions[:len(observations)],
-                "latency_s": seconds, "real_time_factor": len(observations) / FPS / seconds}
+                "timing": StepTiming.of(len(observations), FPS, seconds)}
         return self._obs, reward, terminated, truncated, info
 
     def render(self):

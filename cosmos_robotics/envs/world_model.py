@@ -28,7 +28,7 @@ from gymnasium import spaces
 from scipy.spatial.transform import Rotation
 
 from cosmos_robotics.embodiments import ActionMode, get_adapter
-from cosmos_robotics.envs.chunks import ACTION_TYPES, as_action_chunk, chunk_space
+from cosmos_robotics.envs.chunks import ACTION_TYPES, StepTiming, as_action_chunk, chunk_space
 from cosmos_robotics.errors import ActionContractError
 from cosmos_robotics.policies.base import ActionChunk
 from cosmos_robotics.world_models.base import WorldModel, WorldModelRequest, WorldModelResult
@@ -130,8 +130,7 @@ class CosmosWorldEnv(gym.Env):
         truncated = self._steps >= self.episode_length
         info = {"task": self.task, "observations": observations, "actions": result.actions, "success": success,
                 "is_success": is_success, "success_source": source, "executed_steps": steps,
-                "model_actions": result.actions, "frames": result.frames, "latency_s": seconds,
-                "real_time_factor": steps / self.fps / seconds,
+                "model_actions": result.actions, "frames": result.frames, "timing": StepTiming.of(steps, self.fps, seconds),
                 "state_source": "backend" if "state" in result.extras else "commanded targets",
                 "success_probability": result.extras.get("success_probability")}
         return observations[-1], float(is_success), terminated, truncated, info

@@ -19,10 +19,8 @@ from cosmos_robotics.envs import CosmosWorldEnv, SimChunkEnv
 from cosmos_robotics.evaluation.metrics import psnr
 from cosmos_robotics.policies.base import Policy
 from cosmos_robotics.policies.replay import ChunkReplay
-from cosmos_robotics.rollout import Episode, run_episode
+from cosmos_robotics.rollout import Episode, run_episode, stacked_views
 from cosmos_robotics.world_models.base import WorldModel
-
-VIEW_ORDER = ("wrist", "exterior_1", "exterior_2")  # stacked top to bottom in the videos
 
 
 @dataclass
@@ -30,11 +28,6 @@ class Comparison:
     imagined: Episode
     simulated: Episode
     summary: dict
-
-
-def stacked_views(episode: Episode) -> np.ndarray:
-    """``[L + 1, 3H, W, 3]``: the three views of every observation, stacked vertically."""
-    return np.stack([np.concatenate([o[f"observation.images.{v}"] for v in VIEW_ORDER]) for o in episode.observations])
 
 
 def compare_imagination(world_model: WorldModel, policy: Policy, seed: int, steps: int) -> Comparison:

@@ -48,6 +48,14 @@ class Episode:
         return np.stack([o["observation.state"] for o in self.observations])
 
 
+VIEW_ORDER = ("wrist", "exterior_1", "exterior_2")  # stacked top to bottom in videos
+
+
+def stacked_views(episode: Episode) -> np.ndarray:
+    """``[L + 1, 3H, W, 3]``: the three DROID views of every kept observation, stacked vertically."""
+    return np.stack([np.concatenate([o[f"observation.images.{v}"] for v in VIEW_ORDER]) for o in episode.observations])
+
+
 def policy_input(observation: dict, info: dict, policy: Policy, env_name: str) -> dict:
     """What the policy sees: the observation, the task, and simulator ground truth only for policies that need it."""
     seen = {**observation, "task": info.get("task", "")}

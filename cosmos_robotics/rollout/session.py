@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from cosmos_robotics.errors import CosmosRoboticsError
-from cosmos_robotics.rollout.runner import Episode, run_episodes
+from cosmos_robotics.rollout.runner import Episode, run_episodes, stacked_views
 
 ENVS = ("sim", "world-model")
 
@@ -42,7 +42,6 @@ def imagined_delta_actions(episode: Episode) -> np.ndarray:
 
 def run_rollouts(policy_spec: str, env_kind: str, seeds: list[int], steps: int, out: Path,
                  record: Path | None = None, world_model: str = "embedded") -> dict:
-    from cosmos_robotics.evaluation.imagination import stacked_views
     from cosmos_robotics.export import LeRobotEpisodeWriter, Provenance
     from cosmos_robotics.media import write_video
     from cosmos_robotics.policies import make_policy
