@@ -34,10 +34,11 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from cosmos_robotics.training.data import generate_episodes, load_recorded_episodes
-    from cosmos_robotics.training.embedded import train
+    from cosmos_robotics.training.embedded import train, training_device
     from cosmos_robotics.world_models.embedded.checkpoint import save_checkpoint
     from cosmos_robotics.world_models.embedded.config import TrainConfig
 
+    device = training_device(args.device)
     config = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
     if config.steps < 1 or config.batch_size < 1:
         raise CosmosRoboticsError(f"--steps and --batch-size must be >= 1, got {config.steps}, {config.batch_size}")
@@ -53,7 +54,7 @@ def run(args) -> int:
         sim = {k: v if (v := getattr(args, k)) is not None else d for k, d in SIMULATED_DEFAULTS.items()}
         episodes = generate_episodes(sim["episodes"], sim["first_seed"], config.episode_length, args.workers)
         source = f"simulated: {sim['episodes']} episodes from seed {sim['first_seed']}"
-    model, log = train(episodes, config, device=args.device)
+    model, log = train(episodes, config, device=device)
     log["data"] = source
     save_checkpoint(model, args.out, log)
     print(json.dumps({k: log[k] for k in ("train_seconds", "episodes", "parameters")}))
