@@ -21,9 +21,8 @@ TRAIN_HELP = {
 
 
 def register(sub) -> None:
-    from cosmos_robotics.world_models.embedded.config import TrainConfig
-
     from cosmos_robotics.cli import add_command
+    from cosmos_robotics.world_models.embedded.config import TrainConfig
 
     parser = add_command(
         sub, "train", "train the embedded world model (CPU or GPU), reproducible from --seed",
