@@ -135,3 +135,7 @@ def _hub_offline() -> bool:
     import os
 
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+class InsufficientGpuMemoryError(CosmosRoboticsError, RuntimeError):
+    """A checkpoint that cannot fit the GPU; raised before any download, the message lists what would fit."""
