@@ -53,6 +53,13 @@ class Checkpoint:
     backends: tuple[Backend, ...]
     parallel: tuple[str, ...]
     notes: str = ""
+    max_tensor_parallel: int = 8  # 1: upstream serves it on one GPU only
+
+    def generator_options(self, workload):
+        """Ways to run ``workload`` with the backends this checkpoint has (diffusers levers, vLLM-Omni TP)."""
+        names = {b.name for b in self.backends}
+        return generator_options(self.architecture, workload, diffusers="diffusers" in names,
+                                 max_gpus=self.max_tensor_parallel if "vllm-omni" in names else 1)  # fmt: skip
 
     @property
     def towers(self) -> dict[str, float]:
@@ -149,7 +156,7 @@ CHECKPOINTS: tuple[Checkpoint, ...] = (
          Backend("cosmos-framework", _POLICY_SERVER, "RoboLab / OpenPI websocket server"),
          Backend("nim", "NIM nano-droid profile, POST /v1/infer")),
         ("1 GPU only, vLLM-Omni (upstream benchmark: 2.21 s per chunk on H200)",),
-        "diffusers 0.42.1 cannot run it (no state row, no guidance interval)",
+        "diffusers 0.42.1 cannot run it (no state row, no guidance interval)", max_tensor_parallel=1,
     ),
     Checkpoint(
         "nvidia/Cosmos3-Edge", EDGE, "announced", ("reasoner", "generator"), ("text2video", "image2video")
@@ -202,8 +209,8 @@ def _advice(ckpt: Checkpoint, gpu_gib: float, gpus: int) -> tuple[FitAdvice, ...
     out = []
     if "generator" in ckpt.surfaces:
         workload = get_workload(ckpt.workload)
-        out.append(advise(f"{ckpt.hf_id} generator, {workload.description}",
-                          generator_options(ckpt.architecture, workload), gpu_gib, gpus))  # fmt: skip
+        out.append(advise(f"{ckpt.hf_id} generator, {workload.description}", ckpt.generator_options(workload),
+                          gpu_gib, gpus))  # fmt: skip
     if "reasoner" in ckpt.surfaces:
         out.append(advise(f"{ckpt.hf_id} Reasoner (vLLM)", reasoner_options(ckpt.architecture), gpu_gib, gpus))
     return tuple(out)
@@ -215,8 +222,8 @@ def check_checkpoint(ckpt: Checkpoint, gpu_gib: float, gpus: int = 1) -> Checkpo
     smaller = None
     if not all(a.fits for a in advice):
         smaller = next((c for c in CHECKPOINTS if c.architecture.reasoner_params < ckpt.architecture.reasoner_params
-                        and set(ckpt.modes) <= set(c.modes) and all(a.fits for a in _advice(c, gpu_gib, gpus))),
-                       None)  # fmt: skip
+                        and set(ckpt.modes) <= set(c.modes) and set(ckpt.embodiments) <= set(c.embodiments)
+                        and all(a.fits for a in _advice(c, gpu_gib, gpus))), None)  # fmt: skip
     return CheckpointCheck(ckpt, advice, smaller)
 
 
@@ -249,7 +256,7 @@ def require_generator_fit(model: str, precision: str, free_gib: float, device: s
     default = generator_estimate(arch, lightest, precision)
     if default.required_gib <= free_gib:
         return
-    options = generator_options(arch, lightest, max_gpus=1)
+    options = generator_options(arch, lightest, max_gpus=1)  # what from_pretrained itself can do
     fitting = [o for o in options[1:] if o.required_gib <= free_gib]
     what = "; ".join(f"{o.label} ({o.required_gib:.1f} GiB): {o.how}" for o in fitting) or (
         "nothing on this GPU: use more GPUs (vLLM-Omni --tensor-parallel-size) or a smaller checkpoint")

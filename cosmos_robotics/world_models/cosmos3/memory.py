@@ -208,14 +208,25 @@ _PRECISION_HOW = {
 }
 
 
-def generator_options(arch: Architecture, workload: Workload, max_gpus: int = 8) -> list[Estimate]:
-    """Every way to run ``workload`` that the toolkit knows, fastest first (bf16, FP8, offload, tensor parallel)."""
+def generator_options(arch: Architecture, workload: Workload, diffusers: bool = True,
+                      max_gpus: int = 8) -> list[Estimate]:  # fmt: skip
+    """The default (bf16, 1 GPU) first, then FP8, offload (diffusers levers) and tensor parallel (vLLM-Omni)."""
     act = activation_bytes(arch, workload)
     vae = vae_weight_bytes(arch, "bf16")
     transformer = transformer_weight_bytes(arch, "bf16")
     t = arch.tower
     layer = 2 * (t.attention_params + t.mlp_params) * 2.0
-    options = [generator_estimate(arch, workload, "bf16"), generator_estimate(arch, workload, "fp8")]
+    options = [generator_estimate(arch, workload, "bf16")]
+    tp = 2
+    while tp <= max_gpus:  # vLLM-Omni shards the transformer; the VAE runs whole on each GPU (assumption)
+        options.append(Estimate(
+            f"bf16, tensor parallel {tp}", f"vllm serve <id> --omni ... --tensor-parallel-size {tp}",
+            (transformer / tp + vae) / GIB,
+            (max(act.transformer / tp, act.encode, act.decode) + act.io) / GIB, tp))  # fmt: skip
+        tp *= 2
+    if not diffusers:
+        return options
+    options.append(generator_estimate(arch, workload, "fp8"))
     # Model CPU offload: the transformer and the VAE take turns on the GPU.
     options.append(Estimate(
         "bf16, model CPU offload", "Cosmos3DiffusersBackend.from_pretrained(..., cpu_offload=True) (slower)",
@@ -225,13 +236,6 @@ def generator_options(arch: Architecture, workload: Workload, max_gpus: int = 8)
     options.append(Estimate(
         "bf16, group offload", "Cosmos3DiffusersBackend.from_pretrained(..., group_offload=True) (much slower)",
         resident / GIB, act.peak / GIB))  # fmt: skip
-    tp = 2
-    while tp <= max_gpus:  # vLLM-Omni shards the transformer; the VAE runs whole on each GPU (assumption)
-        options.append(Estimate(
-            f"bf16, tensor parallel {tp}", f"vllm serve <id> --omni ... --tensor-parallel-size {tp}",
-            (transformer / tp + vae) / GIB,
-            (max(act.transformer / tp, act.encode, act.decode) + act.io) / GIB, tp))  # fmt: skip
-        tp *= 2
     return options
 
 
@@ -308,5 +312,7 @@ def advise(subject: str, options: list[Estimate], gpu_gib: float, gpus: int = 1)
         raise ValueError(f"GPU: expected a positive size and count, got {gpus} x {gpu_gib} GiB")
     ordered = sorted(options[1:], key=lambda o: (o.gpus == 1 and "offload" in o.label, o.gpus))
     fitting = tuple(o for o in ordered if o.gpus <= gpus and o.required_gib <= gpu_gib)
-    more = next((o for o in ordered if o.gpus > gpus and o.required_gib <= gpu_gib), None)
+    more = None
+    if not any(o.gpus > 1 for o in fitting):  # tensor parallel is faster than offload: say how many GPUs it takes
+        more = next((o for o in ordered if o.gpus > gpus and o.required_gib <= gpu_gib), None)
     return FitAdvice(subject, gpu_gib, gpus, options[0], fitting, more)
