@@ -143,7 +143,7 @@ CHECKPOINTS: tuple[Checkpoint, ...] = (
         ("4 GPUs, SGLang --num-gpus 4 (upstream)",),
     ),
     Checkpoint(
-        "nvidia/Cosmos3-Super-Image2Video", SUPER, "released", ("generator",), ("image2video",), (), "t2v_720p",
+        "nvidia/Cosmos3-Super-Image2Video", SUPER, "released", ("generator",), ("image2video",), (), "i2v_720p",
         (_diffusers("nvidia/Cosmos3-Super-Image2Video"),
          Backend("sglang", "sglang serve --model-path nvidia/Cosmos3-Super-Image2Video --num-gpus 4")),
         ("4 GPUs, SGLang --num-gpus 4 (upstream)",),

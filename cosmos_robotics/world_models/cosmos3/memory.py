@@ -82,6 +82,7 @@ def workloads() -> dict[str, Workload]:
         Workload("policy_droid", f"Policy-DROID, {policy}-step chunk + video, 640x528", policy + 1, 528, 640,
                  policy + 1, 1),
         Workload("t2v_720p", "text-to-video, 189 frames 1280x720 (the README default)", 189, 720, 1280, 0, 0),
+        Workload("i2v_720p", "image-to-video, 189 frames 1280x720", 189, 720, 1280, 0, 1),
         Workload("t2i_720p", "text-to-image, 1280x720", 1, 720, 1280, 0, 0),
     )  # fmt: skip
     return {w.name: w for w in items}
@@ -135,7 +136,7 @@ class Activations:
 
 def activation_bytes(arch: Architecture, workload: Workload, act_bytes: float = 2.0) -> Activations:
     t = arch.tower
-    top = VAE_FRAMES_PER_STEP * (workload.height // 2) * (workload.width // 2) * act_bytes
+    top = min(VAE_FRAMES_PER_STEP, workload.frames) * (workload.height // 2) * (workload.width // 2) * act_bytes
     pixels = 3 * workload.height * workload.width
     return Activations(
         transformer=workload.tokens * (2 * t.hidden + t.mlp_matrices * t.intermediate) * act_bytes,
