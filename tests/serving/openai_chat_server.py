@@ -87,7 +87,8 @@ def _reasoning(frames: list) -> tuple[str, dict]:
 
 def make_app(model: str = "nvidia/Cosmos3-Nano") -> FastAPI:
     app = FastAPI()
-    app.state.script = []  # one-shot behaviours: ("status", code) | ("stall", seconds) | ("content", text)
+    # One-shot behaviours: ("status", code) | ("stall", seconds) | ("content", text) | ("reasoning_field",).
+    app.state.script = []
     app.state.requests = []  # every accepted-for-processing body, in order
 
     @app.post("/v1/chat/completions")
@@ -108,16 +109,19 @@ def make_app(model: str = "nvidia/Cosmos3-Nano") -> FastAPI:
             wants_json = _check_response_format(body.get("response_format"))
         except PayloadError as exc:
             return _error(400, str(exc))
+        message: dict = {"role": "assistant"}
         if action and action[0] == "content":
             content = action[1]
+        elif action and action[0] == "reasoning_field":  # vLLM with --reasoning-parser: thinking apart
+            thought, verdict = _reasoning(frames)
+            content, message["reasoning_content"] = json.dumps(verdict), thought
         else:
             thought, verdict = _reasoning(frames)
             answer = json.dumps(verdict) if wants_json or "JSON" in text else verdict["reason"]
             content = f"<think>\n{thought}\n</think>\n\n{answer}" if "<think>" in text else answer
         return {
             "id": "chatcmpl-test", "object": "chat.completion", "created": int(time.time()), "model": model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
-                         "finish_reason": "stop"}],
+            "choices": [{"index": 0, "message": {**message, "content": content}, "finish_reason": "stop"}],
             "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
         }  # fmt: skip
 

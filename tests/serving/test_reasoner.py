@@ -1,5 +1,9 @@
-"""The Reasoner client against a strict OpenAI-compatible server on 127.0.0.1 (openai_chat_server.py)."""
+"""The Reasoner client and the success judge against a strict OpenAI-compatible server on 127.0.0.1.
 
+The server (openai_chat_server.py) checks the request format and answers from the media it decoded.
+"""
+
+import json
 import time
 
 import numpy as np
@@ -7,6 +11,7 @@ import pytest
 from openai_chat_server import make_app
 from serving_helpers import free_port, gradient_frames, running
 
+from cosmos_robotics.cli import main
 from cosmos_robotics.errors import (
     MalformedResponseError,
     PayloadError,
@@ -15,7 +20,7 @@ from cosmos_robotics.errors import (
     ServerBusyError,
     ServerUnreachableError,
 )
-from cosmos_robotics.reasoning import ReasonerClient
+from cosmos_robotics.reasoning import ReasonerClient, ReasonerSuccessJudge, SuccessVerdict
 from cosmos_robotics.reasoning.judge import VERDICT_SCHEMA
 
 
@@ -51,6 +56,9 @@ def test_think_block_is_kept_apart_from_the_answer(server):
     assert reply.thinking.startswith("brightness goes from") and "<think>" not in reply.answer
     assert reply.data["success"] is True and reply.raw.startswith("<think>")
     assert "response_format" not in app.state.requests[-1]  # a constrained reply could not hold the reasoning
+    app.state.script[:] = [("reasoning_field",)]  # a server that returns the reasoning in its own field
+    reply = ReasonerClient(url).ask("Answer as JSON.", video=gradient_frames(6), json_object=True)
+    assert reply.thinking.startswith("brightness goes from") and reply.data["success"] is True
 
 
 def test_files_are_sent_and_bad_media_is_refused(server, tmp_path):
@@ -122,3 +130,64 @@ def test_malformed_answers_are_typed_errors(server):
     app.state.script[:] = [("content", "template opened the block</think>\n```json\n{\"a\": 1}\n```")]
     reply = client.ask("hi", json_object=True)
     assert reply.thinking == "template opened the block" and reply.data == {"a": 1}
+
+
+# -- the success judge ----------------------------------------------------------------------------------------
+
+
+def test_verdict_follows_what_the_reasoner_saw(server):
+    app, url = server
+    judge = ReasonerSuccessJudge(base_url=url, max_frames=16)
+    up = judge(gradient_frames(8), "make the scene brighter")
+    assert isinstance(up, SuccessVerdict) and up.success is True and up.confidence == 0.8
+    assert up.reason.startswith("decoded 8 frames 64x48") and json.loads(up.raw)["success"] is True
+    assert "make the scene brighter" in app.state.requests[-1]["messages"][-1]["content"][-1]["text"]
+    down = judge(gradient_frames(8)[::-1].copy(), "make the scene brighter")
+    assert down.success is False
+    long = judge(np.repeat(gradient_frames(4), 25, axis=0), "x")  # 100 frames -> 16, first and last kept
+    assert long.reason.startswith("decoded 16 frames") and long.success is True
+    still = judge(gradient_frames(1), "x")  # one frame goes as an image
+    assert app.state.requests[-1]["messages"][-1]["content"][0]["type"] == "image_url" and not still.success
+
+
+def test_thinking_judge_keeps_the_think_block_in_raw(server):
+    _, url = server
+    verdict = ReasonerSuccessJudge(base_url=url, reasoning=True)(gradient_frames(6), "brighten")
+    assert verdict.success and verdict.raw.startswith("<think>") and "<think>" not in verdict.reason
+
+
+@pytest.mark.parametrize("content, match", [
+    ('{"success": "yes", "confidence": 0.9, "reason": "r"}', "true/false"),
+    ('{"success": true, "confidence": 1.5, "reason": "r"}', r"in \[0, 1\]"),
+    ('{"success": true, "confidence": 0.5, "reason": "r", "extra": 1}', "expected keys"),
+    ('[true]', "expected keys"),
+])  # fmt: skip
+def test_invalid_verdicts_raise_instead_of_being_clamped(server, content, match):
+    app, url = server
+    app.state.script[:] = [("content", content)]
+    with pytest.raises(MalformedResponseError, match=match):
+        ReasonerSuccessJudge(base_url=url)(gradient_frames(4), "x")
+
+
+def test_bad_episode_input_is_refused_before_any_request(server):
+    app, url = server
+    judge = ReasonerSuccessJudge(base_url=url)
+    with pytest.raises(PayloadError, match="uint8"):
+        judge(gradient_frames(4).astype(np.float32), "x")
+    with pytest.raises(PayloadError, match="task"):
+        judge(gradient_frames(4), "  ")
+    assert app.state.requests == []
+
+
+def test_reason_cli_asks_and_judges(server, tmp_path, capsys):
+    from cosmos_robotics.media import write_video
+
+    _, url = server
+    clip = write_video(gradient_frames(6), tmp_path / "episode.mp4", fps=10)
+    assert main(["reason", "--url", url, "--video", str(clip), "--judge", "brighten", "--show-thinking"]) == 0
+    out = capsys.readouterr()
+    assert json.loads(out.out)["success"] is True and "decoded 6 frames" in out.out
+    assert main(["reason", "--url", url, "--video", str(clip), "--prompt", "Answer in JSON.", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["reason"].startswith("decoded 6 frames")
+    assert main(["reason", "--url", url, "--model", "other", "--prompt", "hi"]) == 2
+    assert "does not exist" in capsys.readouterr().err
