@@ -16,7 +16,8 @@ outputs, where the working set is the largest of
   measured 33.4 GiB).
 
 Reasoner (vLLM) = weights + the KV cache of one ``max_model_len`` sequence + :data:`REASONER_RUNTIME_GIB` (CUDA
-graphs, vision-encoder profiling; an assumption, not measured), within vLLM's ``--gpu-memory-utilization`` 0.9.
+graphs, vision-encoder profiling; an assumption, not measured). vLLM claims ``--gpu-memory-utilization`` (0.9)
+of the GPU up front and fills the rest with KV cache, so on a tight GPU raise that flag to cover the estimate.
 
 A GPU must hold the peak plus :data:`ALLOCATOR_SLACK` (the caching allocator reserves more than it hands out) and
 :data:`CUDA_CONTEXT_GIB` (context and library workspaces, outside torch's allocator).
@@ -42,7 +43,6 @@ ALLOCATOR_SLACK = 1.05
 CUDA_CONTEXT_GIB = 1.0
 REASONER_MAX_MODEL_LEN = 32768
 REASONER_RUNTIME_GIB = 2.0
-VLLM_GPU_MEMORY_UTILIZATION = 0.9
 
 
 @dataclass(frozen=True)
@@ -204,7 +204,7 @@ def reasoner_options(arch: Architecture, max_gpus: int = 8) -> list[Estimate]:
 _PRECISION_HOW = {
     "fp8": "FP8 weight storage: pipe.transformer.enable_layerwise_casting(storage_dtype=torch.float8_e4m3fn, "
     "compute_dtype=torch.bfloat16) (diffusers; compute stays bf16), or an FP8 TensorRT-LLM / NIM profile",
-    "nvfp4": "NVFP4 weights: TensorRT-LLM on Blackwell only (no diffusers path)",
+    "nvfp4": "NVFP4 weights (Blackwell; no diffusers path, no published Cosmos 3 NVFP4 checkpoint found)",
     "fp32": "float32 weights",
 }
 
