@@ -139,3 +139,11 @@ def _hub_offline() -> bool:
 
 class InsufficientGpuMemoryError(CosmosRoboticsError, RuntimeError):
     """A checkpoint that cannot fit the GPU; raised before any download, the message lists what would fit."""
+
+
+class UnknownCheckpointError(CosmosRoboticsError, ValueError):
+    """A checkpoint name that is not in the Cosmos 3 catalog; the message lists the known ones."""
+
+    def __init__(self, name: str, available: list[str]):
+        self.name, self.available = name, available
+        super().__init__(f"unknown Cosmos 3 checkpoint {name!r}; known: {', '.join(available)}")

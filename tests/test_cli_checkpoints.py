@@ -38,3 +38,5 @@ def test_check_against_given_gpus(capsys):
     assert main(["checkpoints", "--check", "--gpu-memory", "141", "--json", "--model", "Cosmos3-Super"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert all(a["fits"] for a in report["checks"][0]["advice"])
+    assert main(["checkpoints", "--model", "nvidia/Cosmos4-Giga"]) == 2
+    assert "unknown Cosmos 3 checkpoint 'nvidia/Cosmos4-Giga'; known: nvidia/Cosmos3-Nano" in capsys.readouterr().err

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 
 from cosmos_robotics.world_models.cosmos3.catalog import CHECKPOINTS, check_checkpoint, get_checkpoint
+
+
+def _positive(kind):
+    def parse(text: str):
+        value = kind(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+        return value
+
+    return parse
 
 
 def register(sub) -> None:
@@ -13,9 +24,9 @@ def register(sub) -> None:
     parser.add_argument("--model", default=None, help="one checkpoint (hub id or name) instead of all")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--check", action="store_true", help="say whether each checkpoint fits this machine's GPUs")
-    parser.add_argument("--gpu-memory", type=float, default=None, metavar="GIB",
+    parser.add_argument("--gpu-memory", type=_positive(float), default=None, metavar="GIB",
                         help="with --check: plan for GPUs of this size (GiB, as nvidia-smi reports) instead")
-    parser.add_argument("--gpus", type=int, default=1, help="with --gpu-memory: how many such GPUs")
+    parser.add_argument("--gpus", type=_positive(int), default=1, help="with --gpu-memory: how many such GPUs")
     parser.set_defaults(func=run)
 
 

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from cosmos_robotics.errors import InsufficientGpuMemoryError
+from cosmos_robotics.errors import InsufficientGpuMemoryError, UnknownCheckpointError
 from cosmos_robotics.world_models.cosmos3.architecture import EDGE, NANO, SUPER, Architecture
 from cosmos_robotics.world_models.cosmos3.memory import (
     CATALOG_PRECISIONS,
@@ -184,7 +184,7 @@ def get_checkpoint(hf_id: str) -> Checkpoint:
     for ckpt in CHECKPOINTS:
         if hf_id in (ckpt.hf_id, ckpt.name):
             return ckpt
-    raise KeyError(f"checkpoint: expected one of {[c.hf_id for c in CHECKPOINTS]}, got {hf_id!r}")
+    raise UnknownCheckpointError(hf_id, [c.hf_id for c in CHECKPOINTS])
 
 
 @dataclass(frozen=True)
@@ -242,7 +242,7 @@ def architecture_of(model: str) -> Architecture | None:
         )
     try:
         return get_checkpoint(model).architecture
-    except KeyError:
+    except UnknownCheckpointError:
         return None
 
 
