@@ -27,7 +27,7 @@ from lerobot.datasets.video_utils import decode_video_frames  # noqa: E402
 
 from cosmos_robotics.cli import main  # noqa: E402
 from cosmos_robotics.export import default_repo_id  # noqa: E402
-from cosmos_robotics.world_models.embedded.data import (  # noqa: E402
+from cosmos_robotics.training.data import (  # noqa: E402
     _recorded_jobs,
     load_recorded_episodes,
     simulate_episode,

@@ -27,10 +27,10 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from cosmos_robotics.training.data import generate_episodes
 from cosmos_robotics.world_models.embedded.backend import PRECISIONS
 from cosmos_robotics.world_models.embedded.checkpoint import DEFAULT_WEIGHTS, load_checkpoint
 from cosmos_robotics.world_models.embedded.config import CHUNK
-from cosmos_robotics.world_models.embedded.data import generate_episodes
 from cosmos_robotics.world_models.embedded.model import to_model_images
 
 RESULT = Path(__file__).parent / "results" / "embedded_eval.json"
@@ -129,21 +129,18 @@ def success_accuracy(model, episodes, device, batch: int = 64) -> dict:
 def _policy_episode(job: tuple[int, int, int, str]) -> dict:
     seed, replan, length, weights = job
     torch.set_num_threads(1)
-    from cosmos_robotics.sim.env import SimDroidEnv
-    from cosmos_robotics.world_models.embedded.policy import EmbeddedPolicy
+    from cosmos_robotics.envs import SimChunkEnv
+    from cosmos_robotics.policies import ExecuteK
+    from cosmos_robotics.policies.embedded import EmbeddedPolicy
+    from cosmos_robotics.rollout import run_episode
 
     global _POLICY_ENV, _POLICY_MODEL
     if "_POLICY_ENV" not in globals():
-        _POLICY_ENV = SimDroidEnv(episode_length=length)
+        _POLICY_ENV = SimChunkEnv(episode_length=length)
         _POLICY_MODEL = load_checkpoint(Path(weights))
-    policy = EmbeddedPolicy(replan=replan, model=_POLICY_MODEL)
-    obs, info = _POLICY_ENV.reset(seed=seed)
-    first = None
-    for step in range(length):
-        obs, _, _, _, info = _POLICY_ENV.step(policy.act(obs, info))
-        if info["is_success"] and first is None:
-            first = step + 1
-    return {"seed": seed, "success": bool(info["is_success"]), "first_success_step": first}
+    episode = run_episode(_POLICY_ENV, ExecuteK(EmbeddedPolicy(_POLICY_MODEL), replan), seed, keep_observations=False)
+    first = int(np.argmax(episode.success)) + 1 if episode.success.any() else None
+    return {"seed": seed, "success": episode.is_success, "first_success_step": first}
 
 
 def evaluate_policy(weights: Path, seeds: range, replan: int, length: int, workers: int) -> dict:

@@ -18,36 +18,28 @@ import mujoco
 import numpy as np
 from tqdm import tqdm
 
+from cosmos_robotics.envs import SimChunkEnv
 from cosmos_robotics.policies import make_policy
-from cosmos_robotics.sim import SimDroidEnv
+from cosmos_robotics.rollout import run_episodes
 
 LADDER = ("expert", "expert:noise=0.01", "expert:slip=0.3", "expert:noise=0.015", "expert:noise=0.01,slip=0.3",
           "expert:noise=0.02", "expert:noise=0.05")
 RESULT = Path(__file__).parent / "results" / "sim_expert_ladder.json"
 
 
-def run_level(env: SimDroidEnv, spec: str, seeds: range) -> dict:
-    successes, first_success = [], []
+def run_level(env: SimChunkEnv, spec: str, seeds: range) -> dict:
     start = time.perf_counter()
-    for seed in tqdm(seeds, desc=spec, leave=False):
-        policy = make_policy(spec, seed=seed)
-        obs, info = env.reset(seed=seed)
-        first = None
-        for step in range(env.episode_length):
-            obs, _, _, _, info = env.step(policy.act(obs, info))
-            if info["is_success"] and first is None:
-                first = step + 1
-        successes.append(bool(info["is_success"]))
-        if info["is_success"]:
-            first_success.append(first)
+    episodes = list(run_episodes(env, make_policy(spec), seeds, desc=spec, keep_observations=False))
     seconds = time.perf_counter() - start
+    successes = [e.is_success for e in episodes]
+    first_success = [int(np.argmax(e.success)) + 1 for e in episodes if e.is_success]
     return {
         "policy": spec,
         "episodes": len(seeds),
         "success_rate": float(np.mean(successes)),
         "successes": int(np.sum(successes)),
         "median_first_success_step": float(np.median(first_success)) if first_success else None,
-        "steps_per_second": len(seeds) * env.episode_length / seconds,
+        "steps_per_second": sum(e.steps for e in episodes) / seconds,
     }
 
 
@@ -57,7 +49,7 @@ def main() -> None:
     parser.add_argument("--levels", nargs="*", default=list(LADDER))
     parser.add_argument("--out", type=Path, default=RESULT)
     args = parser.parse_args()
-    env = SimDroidEnv(cameras=())
+    env = SimChunkEnv(cameras=())
     rows = [run_level(env, spec, range(args.seeds)) for spec in tqdm(args.levels, desc="ladder")]
     env.close()
     report = {"env": "cosmos_robotics/SimDroid-v0 (state-only, 100 steps at 15 Hz)", "seeds": args.seeds,

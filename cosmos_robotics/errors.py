@@ -29,6 +29,14 @@ class UnknownBackendError(CosmosRoboticsError, ValueError):
         super().__init__(f"unknown world-model backend {name!r}; available: {', '.join(available)}")
 
 
+class UnknownBackendOptionError(CosmosRoboticsError, ValueError):
+    """An option the backend does not take (e.g. ``--device`` for a remote server)."""
+
+    def __init__(self, backend: str, unknown: list[str], valid: list[str]):
+        super().__init__(f"backend {backend!r} takes no option {', '.join(unknown)}; its options: "
+                         f"{', '.join(valid) or 'none'}")
+
+
 class UnsupportedModeError(CosmosRoboticsError, ValueError):
     """A mode (forward_dynamics / inverse_dynamics / policy) an embodiment or backend does not offer."""
 
@@ -147,3 +155,12 @@ class UnknownCheckpointError(CosmosRoboticsError, ValueError):
     def __init__(self, name: str, available: list[str]):
         self.name, self.available = name, available
         super().__init__(f"unknown Cosmos 3 checkpoint {name!r}; known: {', '.join(available)}")
+
+
+class PrivilegedStateError(CosmosRoboticsError, ValueError):
+    """A policy that reads simulator ground truth was run where none exists (a world model, a robot)."""
+
+    def __init__(self, policy: str, env: str):
+        super().__init__(f"policy {policy!r} needs privileged simulator state (cube and plate poses), which {env} "
+                         "does not have; run it in the simulator, or use a policy that sees cameras and state only "
+                         "(e.g. embedded)")

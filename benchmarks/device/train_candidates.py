@@ -1,7 +1,7 @@
 """Train several embedded-model configs on one GPU from ONE simulated data set (the simulation is the slow part).
 
 Each config trains in its own forked process (concurrently: the small models leave the GPU mostly idle), with
-``cosmos_robotics.world_models.embedded.train.train`` -- the same loop as ``cosmos-robotics train`` -- and is saved
+``cosmos_robotics.training.embedded.train`` -- the same loop as ``cosmos-robotics train`` -- and is saved
 with ``save_checkpoint`` to ``OUT/<name>``. Configs are ``name=JSON`` pairs of ``ModelConfig`` fields.
 
     python benchmarks/device/train_candidates.py --out /tmp/w --episodes 512 --workers 16 --device cuda \
@@ -17,10 +17,10 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
+from cosmos_robotics.training.data import Episodes, generate_episodes
+from cosmos_robotics.training.embedded import train
 from cosmos_robotics.world_models.embedded.checkpoint import save_checkpoint
 from cosmos_robotics.world_models.embedded.config import ModelConfig, TrainConfig
-from cosmos_robotics.world_models.embedded.data import Episodes, generate_episodes
-from cosmos_robotics.world_models.embedded.train import train
 
 
 def parse_configs(pairs: list[str]) -> dict[str, ModelConfig]:

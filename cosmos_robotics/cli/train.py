@@ -33,10 +33,10 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from cosmos_robotics.training.data import generate_episodes, load_recorded_episodes
+    from cosmos_robotics.training.embedded import train
     from cosmos_robotics.world_models.embedded.checkpoint import save_checkpoint
     from cosmos_robotics.world_models.embedded.config import TrainConfig
-    from cosmos_robotics.world_models.embedded.data import generate_episodes, load_recorded_episodes
-    from cosmos_robotics.world_models.embedded.train import train
 
     config = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
     if config.steps < 1 or config.batch_size < 1:

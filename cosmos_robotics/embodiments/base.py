@@ -87,6 +87,12 @@ class EmbodimentAdapter:
     # Model outputs whose rot6d columns are further than this from orthonormal are rejected, not projected.
     rot6d_tolerance: float = 0.2
     extra: dict = field(default_factory=dict)
+    cameras: tuple[str, ...] = ("camera",)  # the views ``compose_views`` combines into the model's input image
+
+    @property
+    def needs_start_pose(self) -> bool:
+        """Whether decoded actions are relative to a start pose (pose deltas) rather than absolute."""
+        return False
 
     # -- validation -------------------------------------------------------------------------------------------
     def check_mode(self, mode: str) -> ActionMode:
@@ -149,6 +155,20 @@ class EmbodimentAdapter:
             )
         return np.clip(values, low, high)
 
+    # -- camera views ----------------------------------------------------------------------------------------
+    def check_views(self, views: dict[str, np.ndarray]) -> None:
+        if set(views) != set(self.cameras):
+            raise ActionContractError(self.name, "camera views", f"exactly {', '.join(self.cameras)}",
+                                      ", ".join(sorted(views)) or "none")
+
+    def compose_views(self, views: dict[str, np.ndarray]) -> np.ndarray:
+        """Camera views -> the model's input image; one camera by default."""
+        self.check_views(views)
+        return np.asarray(views[self.cameras[0]])
+
+    def split_views(self, frame: np.ndarray) -> dict[str, np.ndarray]:
+        return {self.cameras[0]: np.asarray(frame)}
+
     # -- normalization ----------------------------------------------------------------------------------------
     def normalize(self, raw: np.ndarray) -> np.ndarray:
         return raw if self.normalizer is None else self.normalizer.normalize(raw, self.name)
@@ -168,6 +188,10 @@ class PoseAdapter(EmbodimentAdapter):
     has_gripper: bool = True
     frame: str = "world"
     lerobot_columns: tuple[str, ...] = ()  # raw LeRobot v3 columns that ``encode_columns`` reads
+
+    @property
+    def needs_start_pose(self) -> bool:
+        return True
 
     def encode_columns(self, columns: dict[str, np.ndarray]) -> np.ndarray:
         """Raw LeRobot columns of a window of ``T+1`` frames -> ``[T, action_dim]`` model space."""

@@ -25,6 +25,7 @@ DROID_VIEW_DESCRIPTION = (
     "third-person perspective views of the scene from opposite sides, with the robot visible."
 )
 DROID_PROMPT = "A robot manipulates an object."
+DROID_CAMERAS = ("wrist", "exterior_1", "exterior_2")  # concat_view order
 
 
 def compose_concat_view(wrist: np.ndarray, exterior_1: np.ndarray, exterior_2: np.ndarray) -> np.ndarray:
@@ -55,8 +56,31 @@ def compose_concat_view(wrist: np.ndarray, exterior_1: np.ndarray, exterior_2: n
     return out.reshape(*lead, h + h // 2, w, 3)
 
 
+def split_concat_view(frame: np.ndarray) -> dict[str, np.ndarray]:
+    """The inverse of ``compose_concat_view``: ``[..., 3H/2, W, 3]`` -> wrist ``[..., H, W, 3]`` and the two
+    exteriors upsampled back to ``H x W`` (bilinear; the half-size detail is lost)."""
+    frame = np.asarray(frame)
+    if frame.dtype != np.uint8 or frame.ndim < 3 or frame.shape[-1] != 3 or frame.shape[-3] % 3 or frame.shape[-2] % 2:
+        raise ActionContractError("droid", "concat_view image", "uint8 [..., 3H/2, W, 3] with H, W even",
+                                  f"{frame.dtype} {frame.shape}")
+    h, w = frame.shape[-3] * 2 // 3, frame.shape[-2]
+    flat = frame.reshape(-1, *frame.shape[-3:])
+    out = {"wrist": flat[:, :h]}
+    for name, cols in (("exterior_1", slice(0, w // 2)), ("exterior_2", slice(w // 2, w))):
+        out[name] = np.stack([cv2.resize(np.ascontiguousarray(f[h:, cols]), (w, h), interpolation=cv2.INTER_LINEAR)
+                              for f in flat])
+    return {k: v.reshape(*frame.shape[:-3], h, w, 3) for k, v in out.items()}
+
+
 @dataclass(frozen=True)
 class DroidAdapter(PoseAdapter):
+    def compose_views(self, views: dict[str, np.ndarray]) -> np.ndarray:
+        self.check_views(views)
+        return compose_concat_view(*(views[c] for c in DROID_CAMERAS))
+
+    def split_views(self, frame: np.ndarray) -> dict[str, np.ndarray]:
+        return split_concat_view(frame)
+
     def to_model_frame(self, poses: np.ndarray) -> np.ndarray:
         return geometry.right_multiply_rotation(poses, DROID_TO_OPENCV)
 
@@ -96,6 +120,7 @@ def make_droid_adapter(clamp: bool = True) -> DroidAdapter:
         preset=Preset(chunk_size=16, fps=15, resolution_tier=480, view_point="concat_view", prompt=DROID_PROMPT),
         normalizer=QuantileNormalizer(q01, q99, clamp=clamp),
         frame="DROID robot base frame, flange (panda_link8) orientation, meters",
+        cameras=DROID_CAMERAS,
         lerobot_columns=("observation.state.cartesian_position", "action.gripper_position"),
         description="Franka end-effector [dt, rot6d, gripper(1=open)], quantile-normalized, 15 Hz, concat_view",
     )

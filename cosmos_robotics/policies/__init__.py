@@ -1,38 +1,72 @@
-"""Policies that drive ``SimDroid-v0``, built from short spec strings such as ``expert:noise=0.02,slip=0.3``.
+"""Policies behind one chunk-level protocol (``policies.base``), built from spec strings such as
+``expert:noise=0.02,slip=0.3`` or ``embedded:replan=8``; a policy's ``name`` is its canonical spec.
 
-A policy has a ``name`` (its canonical spec), ``reset(seed)`` and ``act(observation, info) -> action``.
+* ``expert`` -- the scripted SimDroid expert (needs privileged simulator state: simulator only);
+  ``contract=1`` limits it to the Cosmos 3 DROID contract's speed.
+* ``embedded`` -- the shipped embedded model's policy head (cameras + state only); ``replan=k`` executes k of its
+  16 rows, ``ensemble=m`` re-plans every step with ACT temporal ensembling instead.
+* ``planner`` -- CEM over the embedded world model around the embedded policy's chunk (``samples``,
+  ``iterations``, ``elites``, ``noise``, ``replan``).
+* ``replay:dataset=DIR,episode=i`` -- the commands of a recorded ``sim record`` episode, chunk by chunk.
 """
 
 from __future__ import annotations
 
 from cosmos_robotics.errors import UnknownPolicyError
-from cosmos_robotics.policies.contract_speed import ContractSpeedPolicy
-from cosmos_robotics.policies.scripted_expert import ScriptedExpert
+from cosmos_robotics.policies.base import ActionChunk, Policy
+from cosmos_robotics.policies.wrappers import ExecuteK, StepPolicy, TemporalEnsemble
 
 
-def _expert(contract: float = 0.0, **kwargs):
+def _expert(contract: float = 0.0, seed: int | None = None, **kwargs) -> Policy:
     """``contract=1``: the expert limited to the DROID contract's per-frame range (the embedded model's data)."""
+    from cosmos_robotics.policies.contract_speed import ContractSpeedPolicy
+    from cosmos_robotics.policies.scripted_expert import ScriptedExpert
+
     if contract not in (0.0, 1.0):
         raise ValueError(f"contract must be 0 or 1, got {contract:g}")
-    expert = ScriptedExpert(**kwargs)
-    if not contract:
-        return expert
-    return ContractSpeedPolicy(expert)
+    expert = ScriptedExpert(**kwargs, seed=seed)
+    return StepPolicy(ContractSpeedPolicy(expert) if contract else expert, needs_privileged_state=True)
 
 
-def _embedded_policy(**kwargs):
+def _embedded(replan: float = 16, ensemble: float | None = None, seed: int | None = None) -> Policy:
     """Imported on use: the embedded model needs torch, the scripted experts do not."""
-    from cosmos_robotics.world_models.embedded.policy import EmbeddedPolicy
+    from cosmos_robotics.policies.embedded import EmbeddedPolicy
+    from cosmos_robotics.world_models.embedded.config import CHUNK
 
-    return EmbeddedPolicy(**kwargs)
+    if ensemble is not None:
+        return TemporalEnsemble(EmbeddedPolicy(), ensemble)
+    if not 1 <= replan <= CHUNK:
+        raise ValueError(f"replan must be in [1, {CHUNK}], got {replan:g}")
+    return ExecuteK(EmbeddedPolicy(), int(replan))
 
 
-POLICIES = {"expert": _expert, "embedded": _embedded_policy}
-PARAMETERS = {"expert": ("noise", "slip", "contract"), "embedded": ("replan",)}
+def _planner(samples: float = 8, iterations: float = 2, elites: float = 2, noise: float = 0.3, replan: float = 16,
+             seed: int | None = None) -> Policy:
+    """CEM over the embedded world model, around the embedded policy's chunk."""
+    from cosmos_robotics.policies.embedded import EmbeddedPolicy
+    from cosmos_robotics.policies.planner import WorldModelPlanner
+    from cosmos_robotics.world_models.embedded.backend import EmbeddedWorldModel
+
+    world_model = EmbeddedWorldModel()
+    planner = WorldModelPlanner(world_model, EmbeddedPolicy(world_model.model), samples=int(samples),
+                                iterations=int(iterations), elites=int(elites), noise=noise, seed=seed or 0)
+    return ExecuteK(planner, int(replan))
 
 
-def make_policy(spec: str, seed: int | None = None):
-    """Build a policy from ``name`` or ``name:key=value,key=value`` (values are floats)."""
+def _replay(dataset: str, episode: float = 0, seed: int | None = None) -> Policy:
+    from cosmos_robotics.policies.replay import dataset_replay
+
+    return dataset_replay(dataset, episode)
+
+
+POLICIES = {"expert": _expert, "embedded": _embedded, "planner": _planner, "replay": _replay}
+PARAMETERS = {"expert": ("noise", "slip", "contract"), "embedded": ("replan", "ensemble"),
+              "planner": ("samples", "iterations", "elites", "noise", "replan"), "replay": ("dataset", "episode")}
+TEXT_PARAMETERS = ("dataset",)  # every other value is a number
+
+
+def make_policy(spec: str, seed: int | None = None) -> Policy:
+    """Build a policy from ``name`` or ``name:key=value,key=value`` (numbers, except ``TEXT_PARAMETERS``)."""
     name, _, params = spec.strip().partition(":")
     if name not in POLICIES:
         raise UnknownPolicyError(spec, f"a policy name in: {', '.join(sorted(POLICIES))}")
@@ -41,6 +75,9 @@ def make_policy(spec: str, seed: int | None = None):
         key, sep, value = item.partition("=")
         if not sep or key.strip() not in PARAMETERS[name]:
             raise UnknownPolicyError(spec, f"parameters key=value with key in: {', '.join(PARAMETERS[name])}")
+        if key.strip() in TEXT_PARAMETERS:
+            kwargs[key.strip()] = value.strip()
+            continue
         try:
             kwargs[key.strip()] = float(value)
         except ValueError:
@@ -51,4 +88,4 @@ def make_policy(spec: str, seed: int | None = None):
         raise UnknownPolicyError(spec, str(exc)) from None
 
 
-__all__ = ["POLICIES", "ScriptedExpert", "make_policy"]
+__all__ = ["POLICIES", "ActionChunk", "ExecuteK", "Policy", "StepPolicy", "TemporalEnsemble", "make_policy"]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from cosmos_robotics.policies.wrappers import with_parameter
+
 # Per-axis limits (m, rad) of the position / axis-angle delta, inside the DROID q01..q99 range.
 CONTRACT_LOW = np.array([-0.0125, -0.012, -0.0135, -0.04, -0.04, -0.04])
 CONTRACT_HIGH = np.array([0.0135, 0.0105, 0.0135, 0.04, 0.04, 0.04])
@@ -19,7 +21,7 @@ class ContractSpeedPolicy:
 
     def __init__(self, policy):
         self.policy = policy
-        self.name = policy.name + ("," if ":" in policy.name else ":") + "contract=1"
+        self.name = with_parameter(policy.name, "contract=1")
 
     def reset(self, seed: int | None = None) -> None:
         self.policy.reset(seed)

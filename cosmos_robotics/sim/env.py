@@ -16,6 +16,10 @@ Conventions (LeRobot style):
   Each of the three rotation components is limited to ``0.25/sqrt(3)`` so that every action inside the Box has a
   rotation norm <= 0.25 rad; ``action_space`` describes exactly the valid actions. Anything outside (or
   non-finite, or of the wrong shape) raises ``ActionContractError``: the env never clamps silently.
+* ``control_mode="joint"``: the action (layout ``JOINT_ACTION_NAMES``) is instead 7 absolute Franka joint targets
+  (rad, within the Panda joint limits) + the same gripper command: the Cosmos3-Nano-Policy-DROID contract, whose
+  32 x 8 chunks (``get_adapter("droid_joint").decode``) are streamed one row per step. A joint impedance controller
+  (``JointImpedanceController``) interpolates from the previous target within the step; the same validation rules.
 * ``info["is_success"]`` every step: cube resting inside the plate radius and the gripper open.
   ``info["privileged"]`` holds simulator ground truth (cube pose, plate position, tool-centre-point pose) for
   scripted experts and evaluation only; policies that should transfer must not read it.
@@ -41,8 +45,9 @@ import numpy as np  # noqa: E402
 from gymnasium import spaces  # noqa: E402
 from scipy.spatial.transform import Rotation  # noqa: E402
 
+from cosmos_robotics.embodiments.droid_joint import PANDA_JOINT_LOWER, PANDA_JOINT_UPPER  # noqa: E402
 from cosmos_robotics.errors import ActionContractError, SimulatorError  # noqa: E402
-from cosmos_robotics.sim.controller import OperationalSpaceController  # noqa: E402
+from cosmos_robotics.sim.controller import JointImpedanceController, OperationalSpaceController  # noqa: E402
 
 SCENE_XML = Path(__file__).parent / "assets" / "scene.xml"
 ENV_NAME = "SimDroid-v0"
@@ -66,6 +71,11 @@ MAX_POS_DELTA = 0.05
 MAX_ROT_NORM = 0.25
 ACTION_LOW = np.array([-MAX_POS_DELTA] * 3 + [-MAX_ROT_NORM / np.sqrt(3)] * 3 + [0.0], dtype=np.float32)
 ACTION_HIGH = np.array([MAX_POS_DELTA] * 3 + [MAX_ROT_NORM / np.sqrt(3)] * 3 + [1.0], dtype=np.float32)
+JOINT_ACTION_NAMES = (*(f"joint_{i}" for i in range(1, 8)), "gripper")
+JOINT_ACTION_LOW = np.array([*PANDA_JOINT_LOWER, 0.0], dtype=np.float32)
+JOINT_ACTION_HIGH = np.array([*PANDA_JOINT_UPPER, 1.0], dtype=np.float32)
+CONTROL_MODES = {"pose": (ACTION_NAMES, ACTION_LOW, ACTION_HIGH),
+                 "joint": (JOINT_ACTION_NAMES, JOINT_ACTION_LOW, JOINT_ACTION_HIGH)}
 
 CUBE_HALF = 0.02
 PLATE_RADIUS = 0.07
@@ -75,17 +85,22 @@ TASK = "Pick up the red cube and place it on the plate."
 
 
 class SimDroidEnv(gym.Env):
-    """Pick a cube, place it on a plate; DROID cameras, DROID end-effector state, 15 Hz delta-pose actions."""
+    """Pick a cube, place it on a plate; DROID cameras, DROID end-effector state, 15 Hz delta-pose or joint actions."""
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": FPS}
 
     def __init__(self, cameras: tuple[str, ...] | list[str] = CAMERAS, image_size: tuple[int, int] = (128, 128),
-                 episode_length: int = 100, terminate_on_success: bool = False, render_mode: str | None = None):
+                 episode_length: int = 100, terminate_on_success: bool = False, render_mode: str | None = None,
+                 control_mode: str = "pose"):
         unknown = sorted(set(cameras) - set(CAMERAS))
         if unknown:
             raise ValueError(f"unknown cameras {unknown}; available: {', '.join(CAMERAS)}")
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
+        if control_mode not in CONTROL_MODES:
+            raise ValueError(f"control_mode must be one of {', '.join(CONTROL_MODES)}, got {control_mode!r}")
+        self.control_mode = control_mode
+        self.action_names, self._action_low, self._action_high = CONTROL_MODES[control_mode]
         self.cameras = tuple(cameras)
         self.image_size = (int(image_size[0]), int(image_size[1]))
         self.episode_length = int(episode_length)
@@ -98,7 +113,8 @@ class SimDroidEnv(gym.Env):
         self.model.vis.global_.offheight = max(self.model.vis.global_.offheight, height)
         self.model.vis.global_.offwidth = max(self.model.vis.global_.offwidth, width)
         self.data = mujoco.MjData(self.model)
-        self.controller = OperationalSpaceController(self.model, "flange", ARM_JOINTS, HOME_QPOS)
+        self.controller = (JointImpedanceController(self.model, ARM_JOINTS) if control_mode == "joint"
+                           else OperationalSpaceController(self.model, "flange", ARM_JOINTS, HOME_QPOS))
         self._arm_qpos = np.array([self.model.joint(j).qposadr[0] for j in ARM_JOINTS])
         self._driver_qpos = self.model.joint("right_driver_joint").qposadr[0]
         self._cube_qpos = self.model.joint("cube").qposadr[0]
@@ -111,7 +127,7 @@ class SimDroidEnv(gym.Env):
         self._renderer: mujoco.Renderer | None = None
         self._steps = 0
 
-        self.action_space = spaces.Box(ACTION_LOW, ACTION_HIGH, dtype=np.float32)
+        self.action_space = spaces.Box(self._action_low, self._action_high, dtype=np.float32)
         joint_range = self.model.jnt_range[[self.model.joint(j).id for j in ARM_JOINTS]]
         state_low = np.concatenate([[-2.0] * 3, [-np.pi] * 3, [0.0], joint_range[:, 0] - 0.1])  # soft limits
         state_high = np.concatenate([[2.0] * 3, [np.pi] * 3, [1.0], joint_range[:, 1] + 0.1])
@@ -136,22 +152,30 @@ class SimDroidEnv(gym.Env):
         d.qpos[self._cube_qpos + 3:self._cube_qpos + 7] = Rotation.from_euler("z", yaw).as_quat(scalar_first=True)
         d.mocap_pos[self._plate_mocap] = [*plate_xy, PLATE_TOP / 2]
         mujoco.mj_forward(m, d)
+        if self.control_mode == "joint":
+            self.controller.reset(d.qpos[self._arm_qpos])
         self._steps = 0
         return self._observation(), self._info()
 
     def step(self, action):
         action = self._validate(action)
         d = self.data
-        flange_pos = d.site_xpos[self._flange].copy()
-        flange_rot = Rotation.from_matrix(d.site_xmat[self._flange].reshape(3, 3))
-        base_rot = Rotation.from_matrix(d.xmat[self._base_body].reshape(3, 3))
-        target_pos = flange_pos + base_rot.apply(action[:3])
-        target_quat = (base_rot * Rotation.from_rotvec(action[3:6]) * base_rot.inv() * flange_rot).as_quat(
-            scalar_first=True)
-        d.ctrl[self._gripper_actuator] = 255.0 * float(action[6])
-        for _ in range(SUBSTEPS):
-            d.ctrl[:7] = self.controller.torques(d, target_pos, target_quat)
-            mujoco.mj_step(self.model, d)
+        d.ctrl[self._gripper_actuator] = 255.0 * float(action[-1])
+        if self.control_mode == "joint":
+            self.controller.set_target(action[:7], SUBSTEPS)
+            for k in range(SUBSTEPS):
+                d.ctrl[:7] = self.controller.torques(d, k)
+                mujoco.mj_step(self.model, d)
+        else:
+            flange_pos = d.site_xpos[self._flange].copy()
+            flange_rot = Rotation.from_matrix(d.site_xmat[self._flange].reshape(3, 3))
+            base_rot = Rotation.from_matrix(d.xmat[self._base_body].reshape(3, 3))
+            target_pos = flange_pos + base_rot.apply(action[:3])
+            target_quat = (base_rot * Rotation.from_rotvec(action[3:6]) * base_rot.inv() * flange_rot).as_quat(
+                scalar_first=True)
+            for _ in range(SUBSTEPS):
+                d.ctrl[:7] = self.controller.torques(d, target_pos, target_quat)
+                mujoco.mj_step(self.model, d)
         self._steps += 1
         info = self._info()
         terminated = bool(self.terminate_on_success and info["is_success"])
@@ -204,19 +228,23 @@ class SimDroidEnv(gym.Env):
     # ----------------------------------------------------------------- helpers
     def _validate(self, action) -> np.ndarray:
         got = np.asarray(action)
-        if got.shape != (7,):
-            raise ActionContractError(ENV_NAME, "action shape", "(7,)", str(got.shape))
+        size = len(self.action_names)
+        if got.shape != (size,):
+            raise ActionContractError(ENV_NAME, f"action shape ({self.control_mode} control)", f"({size},)",
+                                      str(got.shape))
         if not np.issubdtype(got.dtype, np.floating) and not np.issubdtype(got.dtype, np.integer):
             raise ActionContractError(ENV_NAME, "action dtype", "a real number dtype", str(got.dtype))
         got = got.astype(np.float64)
         if not np.all(np.isfinite(got)):
             raise ActionContractError(ENV_NAME, "action", "finite values", np.array2string(got, precision=4))
         tol = 1e-6  # float32 rounding of the Box bounds
-        bad = np.flatnonzero((got < ACTION_LOW - tol) | (got > ACTION_HIGH + tol))
+        low, high = self._action_low, self._action_high
+        bad = np.flatnonzero((got < low - tol) | (got > high + tol))
         if bad.size:
             i = int(bad[0])
-            raise ActionContractError(ENV_NAME, f"action[{i}] ({ACTION_NAMES[i]})",
-                                      f"[{ACTION_LOW[i]:.4f}, {ACTION_HIGH[i]:.4f}]", f"{got[i]:.4f}")
+            unit = " rad (Franka joint limits)" if self.action_names[i].startswith("joint") else ""
+            raise ActionContractError(ENV_NAME, f"action[{i}] ({self.action_names[i]})",
+                                      f"[{low[i]:.4f}, {high[i]:.4f}]{unit}", f"{got[i]:.4f}")
         return got
 
     def _observation(self) -> dict[str, np.ndarray]:

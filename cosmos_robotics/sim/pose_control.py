@@ -1,8 +1,8 @@
-"""Execute Cosmos 3 DROID model-space chunks on ``SimDroid-v0``: the one place where chunks become env actions.
+"""Flange targets <-> ``SimDroid-v0`` delta-pose actions: the one place where absolute targets become env actions.
 
-A DROID chunk describes where the flange should *be* at the next 16 frames (framewise pose deltas of the measured
-``cartesian_position``). The env's action is a delta applied to the *measured* flange pose, so each step we aim at
-the next target pose from wherever the flange really is; tracking errors do not accumulate over a chunk.
+The env's action is a delta applied to the *measured* flange pose (position in the base frame, rotation as a
+base-frame axis-angle pre-multiplying the measured orientation). Chunk-level policies give absolute target poses,
+so each step we aim at the next target from wherever the flange really is; tracking errors do not accumulate.
 """
 
 from __future__ import annotations
@@ -10,14 +10,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from cosmos_robotics.embodiments import get_adapter
-from cosmos_robotics.sim.env import ACTION_HIGH, ACTION_LOW, EE_POSE
-
-
-def chunk_targets(model_actions: np.ndarray, cartesian: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Model-space chunk ``[T, 10]`` + current flange ``[6]`` -> target poses ``[T, 4, 4]`` and gripper ``[T]``."""
-    command = get_adapter("droid").decode_from_cartesian(model_actions, cartesian)
-    return command.poses[1:], command.gripper
+from cosmos_robotics import geometry
+from cosmos_robotics.sim.env import ACTION_HIGH, ACTION_LOW
 
 
 def action_toward(cartesian: np.ndarray, target_pose: np.ndarray, gripper: float) -> np.ndarray:
@@ -32,13 +26,9 @@ def action_toward(cartesian: np.ndarray, target_pose: np.ndarray, gripper: float
     return np.clip(action, ACTION_LOW, ACTION_HIGH).astype(np.float32)
 
 
-def execute_chunk(env, observation: dict, model_actions: np.ndarray, steps: int | None = None):
-    """Run the first ``steps`` rows of a chunk in ``env``; returns ``(observation, info, observations, infos)``."""
-    targets, gripper = chunk_targets(model_actions, observation["observation.state"][EE_POSE])
-    observations, infos, info = [], [], None
-    for target, grip in zip(targets[:steps], gripper[:steps], strict=False):
-        action = action_toward(observation["observation.state"][EE_POSE].astype(np.float64), target, float(grip))
-        observation, _, _, _, info = env.step(action)
-        observations.append(observation)
-        infos.append(info)
-    return observation, info, observations, infos
+def target_from_action(cartesian: np.ndarray, action: np.ndarray) -> np.ndarray:
+    """The absolute flange target ``[4, 4]`` that a delta-pose ``action [7]`` means at the measured ``cartesian``;
+    ``action_toward`` maps it back to the same action (exactly, for actions inside the box)."""
+    action = np.asarray(action, np.float64)
+    rotation = Rotation.from_rotvec(action[3:6]) * Rotation.from_euler("xyz", cartesian[3:6])
+    return geometry.pose_matrix(rotation.as_matrix(), cartesian[:3] + action[:3])

@@ -35,7 +35,10 @@ class WorldModelRequest:
     guidance_scale: float | None = None
     flow_shift: float | None = None
     decode_video: bool = True  # False: action-only calls skip the VAE decode
-    initial_pose: np.ndarray | None = None  # where decoded robot-space poses start (default identity)
+    initial_pose: np.ndarray | None = None  # where decoded robot-space poses start
+    # Robot-space decoding of ID/policy actions: None = when it means something (a start pose is given, or the
+    # contract is absolute, e.g. joint targets); True = also from the identity pose; False = model space only.
+    decode_actions: bool | None = None
 
     @property
     def adapter(self) -> EmbodimentAdapter:
@@ -72,6 +75,15 @@ class WorldModelRequest:
             guidance_scale=preset.guidance_scale if self.guidance_scale is None else self.guidance_scale,
             flow_shift=preset.flow_shift if self.flow_shift is None else self.flow_shift,
         )
+
+    def decoded(self, actions: np.ndarray | None) -> RobotCommand | None:
+        """The robot-space command of ID/policy ``actions`` when ``decode_actions`` asks for it (see the field)."""
+        if actions is None or self.mode is ActionMode.FORWARD_DYNAMICS or self.decode_actions is False:
+            return None
+        adapter = self.adapter
+        if self.decode_actions or self.initial_pose is not None or not adapter.needs_start_pose:
+            return adapter.decode(actions, self.initial_pose)
+        return None
 
     def settings(self) -> dict[str, Any]:
         adapter = self.adapter
@@ -119,6 +131,15 @@ class WorldModel(ABC):
     def supports(self, embodiment: str, mode: ActionMode) -> bool:
         return True
 
+    def compose_frame(self, embodiment: str, views: dict[str, np.ndarray]) -> np.ndarray:
+        """Camera views (``{camera: [..., H, W, 3]}``) -> the one image this backend conditions on; the adapter's
+        layout (DROID: ``concat_view``) unless the backend has its own."""
+        return get_adapter(embodiment).compose_views(views)
+
+    def split_frame(self, embodiment: str, frame: np.ndarray) -> dict[str, np.ndarray]:
+        """The inverse of ``compose_frame``: ``[..., H, W, 3]`` -> ``{camera: [..., h, w, 3]}``."""
+        return get_adapter(embodiment).split_views(frame)
+
     def generate(self, request: WorldModelRequest) -> WorldModelResult:
         request = request.resolved()
         if not self.supports(request.adapter.name, request.mode):
@@ -129,10 +150,8 @@ class WorldModel(ABC):
         out = self._generate(request)
         timings = {**out.timings, "total_s": time.perf_counter() - start}
         actions = request.actions if request.mode is ActionMode.FORWARD_DYNAMICS else out.actions
-        command = None
-        if actions is not None and request.mode is not ActionMode.FORWARD_DYNAMICS:
-            command = request.adapter.decode(actions, request.initial_pose)
-        return WorldModelResult(request, out.frames, actions, command, timings, request.settings(), out.extras)
+        return WorldModelResult(request, out.frames, actions, request.decoded(actions), timings, request.settings(),
+                                out.extras)
 
     def generate_batch(self, requests: Sequence[WorldModelRequest]) -> list[WorldModelResult]:
         """Backends that batch natively override this; the default runs requests one by one."""

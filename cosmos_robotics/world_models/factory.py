@@ -6,9 +6,10 @@ checkpoint when it is ``None``, so the backend's default model is used) and retu
 
 from __future__ import annotations
 
+import inspect
 from importlib import import_module
 
-from cosmos_robotics.errors import UnknownBackendError
+from cosmos_robotics.errors import UnknownBackendError, UnknownBackendOptionError
 from cosmos_robotics.world_models.base import WorldModel
 
 BACKENDS: dict[str, str] = {
@@ -34,4 +35,19 @@ def make_world_model(backend: str, checkpoint: str | None = None, **options) -> 
     constructor = import_module(module_name)
     for part in attribute.split("."):
         constructor = getattr(constructor, part)
+    unknown = sorted(set(options) - set(backend_options(constructor)))
+    if unknown:
+        raise UnknownBackendOptionError(backend, unknown, backend_options(constructor))
     return constructor(**options) if checkpoint is None else constructor(checkpoint, **options)
+
+
+def backend_options(constructor) -> list[str]:
+    """The keyword options a backend takes: its constructor's keywords, or its config dataclass's fields."""
+    from dataclasses import fields, is_dataclass
+
+    params = inspect.signature(constructor).parameters
+    names = [n for n, p in params.items() if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)][1:]
+    config = getattr(constructor, "config_class", None)
+    if config is not None and is_dataclass(config):
+        names = [f.name for f in fields(config)][1:]  # the first field is the checkpoint / base URL
+    return names

@@ -15,7 +15,6 @@ from PIL import Image
 from test_writer import assert_matches
 
 from cosmos_robotics.cli import main
-from cosmos_robotics.cli.sim import sim_provenance, sim_spec, simulate_episode
 from cosmos_robotics.errors import DatasetFormatError
 from cosmos_robotics.export import (
     MODEL_ACTION_KEY,
@@ -24,7 +23,8 @@ from cosmos_robotics.export import (
     default_repo_id,
     read_provenance,
 )
-from cosmos_robotics.world_models.embedded import data
+from cosmos_robotics.rollout.record import sim_provenance, sim_spec, simulate_record
+from cosmos_robotics.training import data
 
 pytest.importorskip("cosmos_robotics.sim", reason="needs the SimDroid-v0 simulator")
 
@@ -49,7 +49,7 @@ def test_recording_equals_a_fresh_rollout_and_carries_provenance(recorded):
     dataset = LeRobotDataset(default_repo_id(recorded), root=recorded, video_backend="pyav")
     assert dataset.num_episodes == 2 and dataset.num_frames == 2 * STEPS
     for index in range(2):
-        assert_matches(dataset, index, simulate_episode((("expert", RES, STEPS), SEED + index)))
+        assert_matches(dataset, index, simulate_record((("expert", RES, STEPS), SEED + index)))
     provenance, notes = read_provenance(recorded)
     assert provenance.synthetic and provenance.seed == SEED and provenance.generator.startswith("sim:")
     assert provenance.backend.startswith("mujoco") and provenance.params["policy"] == "expert"
@@ -86,7 +86,7 @@ def test_next_success_is_is_success_after_each_action_and_the_embedded_loader_re
 def test_dataset_recorded_without_next_success_is_refused(tmp_path, capsys):
     """A dataset as the recorder wrote it before ``next.success`` existed (same spec and provenance otherwise)."""
     old = tmp_path / "old"
-    episode = simulate_episode((("expert", RES, 4), SEED))
+    episode = simulate_record((("expert", RES, 4), SEED))
     with LeRobotEpisodeWriter(old, dataclasses.replace(sim_spec(RES), frame_success=False),
                               sim_provenance("expert", SEED, RES, STEPS)) as writer:
         writer.add(dataclasses.replace(episode, frame_success=None))

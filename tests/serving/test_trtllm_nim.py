@@ -159,8 +159,8 @@ def test_trtllm_forward_dynamics_is_lossless(trt):
 def test_trtllm_inverse_dynamics_and_policy_state(trt):
     model, _, client, _ = trt
     video = gradient_frames(5)
-    result = client.inverse_dynamics(video, embodiment="av", chunk_size=4, seed=1)
-    local = ScriptedWorldModel().inverse_dynamics(video, embodiment="av", chunk_size=4, seed=1)
+    result = client.inverse_dynamics(video, embodiment="av", chunk_size=4, seed=1, decode_actions=True)
+    local = ScriptedWorldModel().inverse_dynamics(video, embodiment="av", chunk_size=4, seed=1, decode_actions=True)
     np.testing.assert_allclose(result.actions, local.actions, atol=0.01)
     assert result.command.poses.shape == (5, 4, 4)
 

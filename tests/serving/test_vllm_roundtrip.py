@@ -45,8 +45,8 @@ def test_forward_dynamics_round_trip(served):
 def test_inverse_dynamics_round_trip_decodes_through_adapter(served):
     model, client = served
     video = gradient_frames(5)
-    result = client.inverse_dynamics(video, embodiment="av", chunk_size=4, seed=3)
-    local = ScriptedWorldModel().inverse_dynamics(video, embodiment="av", chunk_size=4, seed=3)
+    result = client.inverse_dynamics(video, embodiment="av", chunk_size=4, seed=3, decode_actions=True)
+    local = ScriptedWorldModel().inverse_dynamics(video, embodiment="av", chunk_size=4, seed=3, decode_actions=True)
 
     assert len(model.calls[0].frames) == 5  # the mp4 carried chunk + 1 frames
     assert result.actions.shape == (4, 9)

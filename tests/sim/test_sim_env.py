@@ -7,23 +7,20 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
+from cosmos_robotics.envs import SimChunkEnv
 from cosmos_robotics.errors import ActionContractError
 from cosmos_robotics.policies import make_policy
+from cosmos_robotics.rollout import Episode, run_episode
 from cosmos_robotics.sim import CAMERAS, ENV_ID, STATE_NAMES, SimDroidEnv
 from cosmos_robotics.sim.env import EE_POSE, GRIPPER
 
 
-def rollout(env: SimDroidEnv, policy_spec: str, seed: int, steps: int):
-    policy = make_policy(policy_spec, seed=seed)
-    obs, info = env.reset(seed=seed)
-    observations, actions, infos = [obs], [], [info]
-    for _ in range(steps):
-        action = policy.act(obs, info)
-        obs, _, _, _, info = env.step(action)
-        observations.append(obs)
-        actions.append(action)
-        infos.append(info)
-    return observations, np.array(actions), infos
+def rollout(policy_spec: str, seed: int, steps: int = 100, **env_kwargs) -> Episode:
+    env = SimChunkEnv(episode_length=steps, **env_kwargs)
+    try:
+        return run_episode(env, make_policy(policy_spec), seed)
+    finally:
+        env.close()
 
 
 @pytest.fixture(scope="module")
@@ -49,54 +46,36 @@ def test_check_env_passes_with_cameras_and_make_works():
 
 
 def test_same_seed_gives_same_states_and_images():
-    runs = []
-    for _ in range(2):
-        env = SimDroidEnv(image_size=(32, 32))
-        try:
-            observations, _, infos = rollout(env, "expert:noise=0.02", seed=3, steps=8)
-        finally:
-            env.close()
-        runs.append((observations, infos))
-    (obs_a, info_a), (obs_b, info_b) = runs
-    for a, b in zip(obs_a, obs_b, strict=True):
-        for key in a:
-            np.testing.assert_array_equal(a[key], b[key], err_msg=key)
-    np.testing.assert_array_equal(info_a[-1]["privileged"]["cube_pos"], info_b[-1]["privileged"]["cube_pos"])
-    other = SimDroidEnv(cameras=())
-    try:
-        assert not np.array_equal(other.reset(seed=4)[1]["privileged"]["cube_pos"], info_a[0]["privileged"]["cube_pos"])
-    finally:
-        other.close()
+    a, b = (rollout("expert:noise=0.02", seed=3, steps=8, image_size=(32, 32)) for _ in range(2))
+    assert len(a.observations) == 9
+    for obs_a, obs_b in zip(a.observations, b.observations, strict=True):
+        for key in obs_a:
+            np.testing.assert_array_equal(obs_a[key], obs_b[key], err_msg=key)
+    np.testing.assert_array_equal(a.infos[-1]["privileged"]["cube_pos"], b.infos[-1]["privileged"]["cube_pos"])
+    other = rollout("expert:noise=0.02", seed=4, steps=8, image_size=(32, 32))
+    assert not np.array_equal(other.observations[0]["observation.images.wrist"], a.observations[0]["observation.images.wrist"])
 
 
-def test_expert_succeeds_and_noisy_expert_fails(state_env):
+def test_expert_succeeds_and_noisy_expert_fails():
     for seed in range(3):
-        _, _, infos = rollout(state_env, "expert", seed, state_env.episode_length)
-        assert infos[-1]["is_success"], f"expert failed on seed {seed}"
-        assert not infos[0]["is_success"]
-    noisy = [rollout(state_env, "expert:noise=0.05", seed, state_env.episode_length)[2][-1]["is_success"]
-             for seed in range(4)]
+        episode = rollout("expert", seed, cameras=())
+        assert episode.is_success, f"expert failed on seed {seed}"
+        assert not episode.success[0]
+    noisy = [rollout("expert:noise=0.05", seed, cameras=()).is_success for seed in range(4)]
     assert sum(noisy) <= 1, f"noise=0.05 should mostly fail, got {noisy}"
 
 
 def test_terminate_on_success_option():
-    env = SimDroidEnv(cameras=(), terminate_on_success=True, episode_length=100)
-    policy = make_policy("expert", seed=0)
-    obs, info = env.reset(seed=0)
-    for step in range(100):  # noqa: B007 -- the step count is asserted below
-        obs, reward, terminated, truncated, info = env.step(policy.act(obs, info))
-        if terminated:
-            break
-    env.close()
-    assert terminated and info["is_success"] and reward == 1.0 and step < 99 and not truncated
+    episode = rollout("expert", 0, cameras=(), terminate_on_success=True)
+    assert episode.is_success and episode.steps < 100 and not episode.success[:-1].any()
 
 
 def test_ee_window_encodes_into_droid_contract(state_env):
     from cosmos_robotics.embodiments import get_adapter
     from cosmos_robotics.embodiments.droid import make_droid_adapter
 
-    observations, actions, _ = rollout(state_env, "expert", seed=1, steps=60)
-    states = np.array([o["observation.state"] for o in observations], dtype=np.float64)
+    episode = rollout("expert", seed=1, steps=60, cameras=())
+    states, actions = episode.states().astype(np.float64), episode.actions
     unclamped = make_droid_adapter(clamp=False)
     inside, moving = [], []
     for start in (0, 16, 32):  # align, descend/grasp, lift/carry

@@ -100,7 +100,8 @@ def test_forward_dynamics_returns_chunk_plus_one_frames(backend, embodiment):
 def test_inverse_dynamics_actions_decode_through_adapter(backend, embodiment):
     adapter, chunk = get_adapter(embodiment), CHUNK[embodiment]
     video = _video(embodiment, chunk + 1)
-    result = backend.inverse_dynamics(video, embodiment=embodiment, chunk_size=chunk, num_inference_steps=STEPS)
+    result = backend.inverse_dynamics(video, embodiment=embodiment, chunk_size=chunk, num_inference_steps=STEPS,
+                                      decode_actions=True)
     expected = np.tile(TINY_ACTION_TARGETS[adapter.domain_name], (chunk, 1))
     assert result.actions.shape == (chunk, adapter.action_dim)
     np.testing.assert_allclose(result.actions, expected, atol=3e-3)

@@ -8,9 +8,11 @@ import torch
 
 from cosmos_robotics.embodiments import get_adapter
 from cosmos_robotics.embodiments.droid import compose_concat_view
+from cosmos_robotics.envs import SimChunkEnv
 from cosmos_robotics.errors import ActionContractError, CosmosRoboticsError
 from cosmos_robotics.evaluation import psnr
 from cosmos_robotics.policies import make_policy
+from cosmos_robotics.rollout import run_episode
 from cosmos_robotics.sim import SimDroidEnv
 from cosmos_robotics.world_models import WorldModelRequest
 from cosmos_robotics.world_models.embedded.backend import EmbeddedWorldModel, split_views, stack_views
@@ -92,19 +94,15 @@ def test_batch_equals_single_and_is_deterministic(start):
 
 
 def test_inverse_dynamics_and_policy_on_concat_view(wm, start):
-    env, obs = start
-    expert = make_policy("expert", seed=0)
-    env.reset(seed=123)
-    info = {"privileged": env.privileged_state()}
-    frames = [compose_concat_view(*(obs[f"observation.images.{v}"] for v in VIEWS))]
-    o = obs
-    for _ in range(16):
-        o, _, _, _, info = env.step(expert.act(o, info))
-        frames.append(compose_concat_view(*(o[f"observation.images.{v}"] for v in VIEWS)))
-    result = wm.inverse_dynamics(np.stack(frames), embodiment="droid")
+    env = SimChunkEnv(episode_length=16)
+    episode = run_episode(env, make_policy("expert"), seed=123)
+    env.close()
+    frames = [compose_concat_view(*(o[f"observation.images.{v}"] for v in VIEWS)) for o in episode.observations]
+    obs = episode.observations[0]
+    result = wm.inverse_dynamics(np.stack(frames), embodiment="droid", decode_actions=True)
     assert result.actions.shape == (16, 10) and np.abs(result.actions).max() <= 1.0
     assert result.command.poses.shape == (17, 4, 4)
-    plan = wm.policy(frames[0], embodiment="droid", instruction=env.task, state=obs["observation.state"])
+    plan = wm.policy(frames[0], embodiment="droid", instruction=episode.task, state=obs["observation.state"])
     assert plan.actions.shape == (16, 10)
     assert plan.frames.shape == (17, 192, 128, 3)
     assert split_views(plan.frames).shape == (17, 3, 128, 128, 3)
@@ -120,16 +118,13 @@ def test_bad_requests_raise_typed_errors(wm, start):
 
 
 def test_embedded_policy_drives_the_simulator():
-    env = SimDroidEnv(episode_length=12)
-    policy = make_policy("embedded:replan=8", seed=0)
-    obs, info = env.reset(seed=7)
-    start = obs["observation.state"][:3].copy()
-    for _ in range(12):  # the env raises ActionContractError on any invalid action
-        obs, _, _, truncated, info = env.step(policy.act(obs, info))
+    env = SimChunkEnv(episode_length=12)
+    episode = run_episode(env, make_policy("embedded:replan=8"), seed=7)  # invalid actions would raise
     env.close()
-    assert truncated
-    assert policy.last_chunk.shape == (16, 10)
-    assert np.linalg.norm(obs["observation.state"][:3] - start) > 0.02
+    assert episode.steps == 12 and [len(c) for c in episode.chunks] == [8, 4]
+    assert episode.chunks[0].model_actions.shape == (8, 10) and episode.chunks[0].poses.shape == (8, 4, 4)
+    states = episode.states()
+    assert np.linalg.norm(states[-1, :3] - states[0, :3]) > 0.02
 
 
 @pytest.mark.parametrize("style", ["conv", "separable"])

@@ -17,13 +17,13 @@ from cosmos_robotics.errors import DatasetFormatError
 from cosmos_robotics.evaluation import psnr
 from cosmos_robotics.policies import make_policy
 from cosmos_robotics.policies.contract_speed import CONTRACT_HIGH, CONTRACT_LOW
-from cosmos_robotics.world_models.embedded import data
-from cosmos_robotics.world_models.embedded.checkpoint import load_checkpoint
-from cosmos_robotics.world_models.embedded.data import (
+from cosmos_robotics.training import data
+from cosmos_robotics.training.data import (
     LADDER,
     load_recorded_episodes,
     simulate_episode,
 )
+from cosmos_robotics.world_models.embedded.checkpoint import load_checkpoint
 
 POLICY, SEED, STEPS = "expert:contract=1", 11, 20  # 20 recorded frames = 19 actions + the frame after them
 LENGTH = STEPS - 1

@@ -28,12 +28,12 @@ import numpy as np
 import torch
 from scipy.spatial.transform import Rotation
 
-from cosmos_robotics.embodiments import ActionMode
+from cosmos_robotics.embodiments import ActionMode, get_adapter
 from cosmos_robotics.embodiments.droid import compose_concat_view
 from cosmos_robotics.errors import ActionContractError, CosmosRoboticsError
 from cosmos_robotics.world_models.base import BackendOutput, WorldModel, WorldModelRequest, WorldModelResult
 from cosmos_robotics.world_models.embedded.checkpoint import DEFAULT_WEIGHTS, load_checkpoint
-from cosmos_robotics.world_models.embedded.config import IMAGE_SIZE, STATE_DIM
+from cosmos_robotics.world_models.embedded.config import IMAGE_SIZE, STATE_DIM, VIEWS
 from cosmos_robotics.world_models.embedded.model import to_model_images, to_uint8
 
 LAYOUTS = ("stacked", "concat_view")
@@ -107,6 +107,16 @@ class EmbeddedWorldModel(WorldModel):
     def supports(self, embodiment: str, mode: ActionMode) -> bool:
         return embodiment in ("droid", "droid_lerobot")
 
+    def compose_frame(self, embodiment: str, views: dict[str, np.ndarray]) -> np.ndarray:
+        """The lossless ``stacked`` layout (the model's own views need no resizing)."""
+        get_adapter(embodiment).check_views(views)
+        return stack_views(*(views[v] for v in VIEWS))
+
+    def split_frame(self, embodiment: str, frame: np.ndarray) -> dict[str, np.ndarray]:
+        frame = np.asarray(frame)
+        views = split_views(frame.reshape(-1, *frame.shape[-3:]))
+        return {v: views[:, i].reshape(*frame.shape[:-3], *views.shape[2:]) for i, v in enumerate(VIEWS)}
+
     def _generate(self, request: WorldModelRequest) -> BackendOutput:
         return self._run([request])[0]
 
@@ -126,9 +136,9 @@ class EmbeddedWorldModel(WorldModel):
             for i, out in zip(indices, outs, strict=True):
                 r = resolved[i]
                 actions = r.actions if r.mode is ActionMode.FORWARD_DYNAMICS else out.actions
-                command = None if r.mode is ActionMode.FORWARD_DYNAMICS else r.adapter.decode(actions, r.initial_pose)
                 timings = {**out.timings, "total_s": time.perf_counter() - start, "batch_size": len(indices)}
-                results[i] = WorldModelResult(r, out.frames, actions, command, timings, r.settings(), out.extras)
+                results[i] = WorldModelResult(r, out.frames, actions, r.decoded(actions), timings, r.settings(),
+                                              out.extras)
         return [r for r in results if r is not None]
 
     # ----------------------------------------------------------------- one batch of like requests

@@ -17,6 +17,8 @@ class RemoteWorldModel(WorldModel):
     the job; the call raises ``JobCancelledError``.
     """
 
+    config_class = RemoteConfig  # the factory's options are its fields
+
     def __init__(self, config: RemoteConfig | str | None = None, **options):
         """``config``: a :class:`RemoteConfig`, or the base URL with ``options`` as its other fields."""
         if isinstance(config, RemoteConfig):

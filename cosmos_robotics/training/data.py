@@ -101,28 +101,16 @@ def window_targets(states: np.ndarray, gripper: np.ndarray) -> tuple[np.ndarray,
 def simulate_episode(seed: int, spec: str, clone: bool, episode_length: int, cameras: bool = True) -> Episodes:
     """Run one episode of policy ``spec`` in SimDroid-v0 and turn it into training arrays."""
     from cosmos_robotics.policies import make_policy
-    from cosmos_robotics.sim.env import SimDroidEnv
+    from cosmos_robotics.rollout import run_episode
 
-    env = _env(episode_length, cameras)
-    policy = make_policy(spec, seed=seed)
-    obs, info = env.reset(seed=seed)
-    images, states, gripper, success = [], [], [], []
-    for step in range(episode_length + 1):
-        if cameras:
-            images.append(np.stack([obs[f"observation.images.{v}"] for v in VIEWS]))
-        states.append(obs["observation.state"])
-        success.append(info["is_success"])
-        if step == episode_length:
-            break
-        action = policy.act(obs, info)
-        gripper.append(action[6])
-        obs, _, _, _, info = env.step(action)
-    assert isinstance(env, SimDroidEnv)
-    states_a = np.asarray(states, np.float32)
-    gripper_a = np.asarray(gripper, np.float32)
-    chunks, deltas = window_targets(states_a.astype(np.float64), gripper_a)
-    return Episodes(np.asarray(images, np.uint8) if cameras else np.zeros((0,), np.uint8), states_a, gripper_a,
-                    np.asarray(success), chunks, deltas, np.asarray(clone), np.asarray(seed))
+    episode = run_episode(_env(episode_length, cameras), make_policy(spec, seed=seed), seed)
+    images = (np.asarray([np.stack([o[f"observation.images.{v}"] for v in VIEWS]) for o in episode.observations],
+                         np.uint8) if cameras else np.zeros((0,), np.uint8))
+    states = episode.states().astype(np.float32)
+    gripper = episode.actions[:, 6].astype(np.float32)
+    success = np.concatenate([[FIRST_FRAME_SUCCESS], episode.success])
+    chunks, deltas = window_targets(states.astype(np.float64), gripper)
+    return Episodes(images, states, gripper, success, chunks, deltas, np.asarray(clone), np.asarray(seed))
 
 
 _ENVS: dict = {}
@@ -130,11 +118,12 @@ _ENVS: dict = {}
 
 def _env(episode_length: int, cameras: bool):
     """One env per process and setting (creating a MuJoCo renderer per episode is slow)."""
-    from cosmos_robotics.sim.env import CAMERAS, SimDroidEnv
+    from cosmos_robotics.envs import SimChunkEnv
+    from cosmos_robotics.sim.env import CAMERAS
 
     key = (episode_length, cameras)
     if key not in _ENVS:
-        _ENVS[key] = SimDroidEnv(cameras=CAMERAS if cameras else (), episode_length=episode_length)
+        _ENVS[key] = SimChunkEnv(cameras=CAMERAS if cameras else (), episode_length=episode_length)
     return _ENVS[key]
 
 

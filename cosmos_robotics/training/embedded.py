@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from cosmos_robotics.training.data import Episodes
 from cosmos_robotics.world_models.embedded.config import CHUNK, ModelConfig, TrainConfig
-from cosmos_robotics.world_models.embedded.data import Episodes
 from cosmos_robotics.world_models.embedded.model import EmbeddedNet, to_model_images
 
 LOSS_WEIGHTS = {"frames": 1.0, "state": 0.5, "success": 0.2, "inverse": 1.0, "policy": 1.0}

@@ -1,0 +1,57 @@
+"""The import graph keeps data flowing one way, and exactly one episode loop exists.
+
+Every import counts, module-level or inside a function (a lazy import hides a cycle; it does not remove it).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "cosmos_robotics"
+FORBIDDEN = {
+    "world_models": ("sim", "policies", "export", "training", "cli", "envs", "rollout", "evaluation", "serving"),
+    "embodiments": ("world_models", "sim", "policies", "export", "training", "cli", "envs", "rollout"),
+    "sim": ("world_models", "policies", "export", "training", "cli", "envs", "rollout"),
+    "export": ("sim", "policies", "training", "cli", "envs", "rollout", "world_models"),
+    "policies": ("envs", "rollout", "training", "cli", "evaluation"),
+    "envs": ("rollout", "training", "cli", "evaluation"),
+    "rollout": ("training", "cli", "evaluation"),
+}
+
+
+def imported_packages(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+        elif isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+    return {n.split(".")[1] for n in names if n.startswith("cosmos_robotics.") and n.count(".") >= 1}
+
+
+def test_lower_layers_never_import_upper_ones():
+    offences = []
+    for layer, forbidden in FORBIDDEN.items():
+        for path in sorted((PACKAGE / layer).rglob("*.py")):
+            bad = imported_packages(path) & set(forbidden)
+            if bad:
+                offences.append(f"{path.relative_to(PACKAGE)} imports {', '.join(sorted(bad))}")
+    assert not offences, "\n".join(offences)
+
+
+def test_exactly_one_episode_loop():
+    """Only the rollout runner steps an env in a loop (the chunk env steps its simulator once per row)."""
+    allowed = {PACKAGE / "rollout" / "runner.py", PACKAGE / "envs" / "sim_chunk.py"}
+    roots = [PACKAGE, PACKAGE.parent / "benchmarks"]
+    loops = []
+    for path in sorted(p for root in roots for p in root.rglob("*.py")):
+        if path in allowed:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.For | ast.While):
+                for call in ast.walk(node):
+                    if (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+                            and call.func.attr == "step" and "env" in ast.unparse(call.func.value).lower()):
+                        loops.append(f"{path.relative_to(PACKAGE.parent)}:{call.lineno}")
+    assert not loops, f"episode loops outside rollout/runner.py: {loops}"
