@@ -191,3 +191,24 @@ def test_reason_cli_asks_and_judges(server, tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["reason"].startswith("decoded 6 frames")
     assert main(["reason", "--url", url, "--model", "other", "--prompt", "hi"]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_judge_is_the_world_model_env_success_detector(server):
+    """Selected as CosmosWorldEnv's success detector, the judge decides success of each imagined chunk."""
+    pytest.importorskip("cosmos_robotics.sim", reason="needs the SimDroid-v0 simulator")
+    from scipy.spatial.transform import Rotation
+    from serving_helpers import ScriptedWorldModel
+
+    from cosmos_robotics.envs import CosmosWorldEnv
+
+    app, url = server
+    world = CosmosWorldEnv(ScriptedWorldModel(), episode_length=4, chunk_size=4,
+                           success_detector=ReasonerSuccessJudge(base_url=url))  # fmt: skip
+    obs, _ = world.reset(seed=0)
+    state = obs["observation.state"].astype(np.float64)
+    rows = np.tile(np.r_[state[:3], 0, 0, 0, 0.0], (4, 1))
+    rows[:, 3:6] = Rotation.from_euler("xyz", state[3:6]).as_rotvec()
+    _, _, _, _, info = world.step(rows)  # the scripted model brightens every predicted frame: success
+    world.close()
+    assert info["success_source"] == "ReasonerSuccessJudge" and info["is_success"]
+    assert app.state.requests[-1]["messages"][-1]["content"][0]["type"] == "video_url"
