@@ -1,4 +1,8 @@
-"""The ``cosmos-robotics`` command. Each sub-command lives in its own module with a ``register(subparsers)``."""
+"""cosmos-robotics: plug NVIDIA Cosmos 3 world models into robots -- embodiment action contracts, world-model
+backends (diffusers, vLLM-Omni, TensorRT-LLM, NIM, an embedded CPU model), a MuJoCo ground-truth simulator,
+policies acting in simulation or imagination, and LeRobot v3 datasets.
+
+Start with `cosmos-robotics demo`; every command has `--help` with an example."""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ import sys
 from cosmos_robotics import __version__
 from cosmos_robotics.errors import CosmosRoboticsError
 
-# One module per command group; each adds its sub-parsers and sets ``func`` on them.
+# One module per command group; each adds its sub-parsers (with ``add_command``) and sets ``func`` on them.
 COMMAND_MODULES = (
     "cosmos_robotics.cli.embodiments",
     "cosmos_robotics.cli.dynamics",
@@ -26,8 +30,24 @@ COMMAND_MODULES = (
 )
 
 
+def add_command(subparsers, name: str, summary: str, description: str, example: str) -> argparse.ArgumentParser:
+    """A sub-command whose help a person can read: a one-line summary in the command list, a description, the
+    defaults shown next to every option, and an example."""
+    return subparsers.add_parser(name, help=summary, description=description, epilog=f"example:\n  {example}",
+                                 formatter_class=HelpFormatter)
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults after each option (not the empty ones: None, False, []); descriptions keep their line breaks."""
+
+    def _get_help_string(self, action):
+        if action.default in (None, False, []) or action.help is None:
+            return action.help
+        return super()._get_help_string(action)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cosmos-robotics", description=__doc__)
+    parser = argparse.ArgumentParser(prog="cosmos-robotics", description=__doc__, formatter_class=HelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:

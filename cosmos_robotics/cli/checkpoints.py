@@ -19,8 +19,15 @@ def _positive(kind):
 
 
 def register(sub) -> None:
-    parser = sub.add_parser("checkpoints", help="Cosmos 3 checkpoints: backends, serve commands, GPU memory",
-                            description=__doc__)
+    from cosmos_robotics.cli import add_command
+
+    parser = add_command(
+        sub, "checkpoints", "Cosmos 3 checkpoints: backends, serve commands, GPU memory; --check: does it fit?",
+        "Every Cosmos 3 checkpoint with its towers, surfaces, modes, embodiments, the backends that run it (with\n"
+        "the exact serve command or from_pretrained call) and its peak GPU memory per precision, computed from the\n"
+        "architecture's layer counts and widths plus the activations of its typical call. --check compares with\n"
+        "this machine's GPUs (or --gpu-memory) before anything is downloaded and says what to do otherwise.",
+        "cosmos-robotics checkpoints --check --gpu-memory 24")
     parser.add_argument("--model", default=None, help="one checkpoint (hub id or name) instead of all")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--check", action="store_true", help="say whether each checkpoint fits this machine's GPUs")

@@ -7,8 +7,15 @@ import sys
 
 
 def register(sub) -> None:
-    parser = sub.add_parser("reason", help="ask the Cosmos 3 Reasoner (OpenAI chat completions) about media",
-                            description=__doc__)
+    from cosmos_robotics.cli import add_command
+
+    parser = add_command(
+        sub, "reason", "ask a served Cosmos 3 Reasoner about an image or a video, or judge an episode",
+        "Sends one OpenAI chat completion to a Cosmos 3 Reasoner (vLLM with the Reasoner override, or a NIM):\n"
+        "media as data URLs, the answer printed apart from the <think> block; --judge TASK prints a JSON\n"
+        "success verdict for the video. Timeouts, 429 and 5xx are retried --retries times; a refused\n"
+        "connection is not.",
+        'cosmos-robotics reason --video episode.mp4 --judge "put the marker in the cup"')
     parser.add_argument("--url", default="http://127.0.0.1:8000/v1", help="OpenAI-compatible base URL")
     parser.add_argument("--model", default="nvidia/Cosmos3-Nano", help="served model name")
     parser.add_argument("--image", action="append", default=[], help="PNG/JPEG/WEBP file; repeatable")
