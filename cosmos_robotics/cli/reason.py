@@ -28,7 +28,7 @@ def register(sub) -> None:
     parser.add_argument("--show-thinking", action="store_true", help="print the <think> block to stderr")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per attempt")
     parser.add_argument("--retries", type=int, default=2, help="retries on timeout / 429 / 5xx (not on refusal)")
-    parser.add_argument("--api-key", default="EMPTY")
+    parser.add_argument("--api-key", default="EMPTY", help="bearer token (vLLM checks it only when started with --api-key)")
     parser.set_defaults(func=run)
 
 
