@@ -145,6 +145,18 @@ def _hub_offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+class InsufficientGpuMemoryError(CosmosRoboticsError, RuntimeError):
+    """A checkpoint that cannot fit the GPU; raised before any download, the message lists what would fit."""
+
+
+class UnknownCheckpointError(CosmosRoboticsError, ValueError):
+    """A checkpoint name that is not in the Cosmos 3 catalog; the message lists the known ones."""
+
+    def __init__(self, name: str, available: list[str]):
+        self.name, self.available = name, available
+        super().__init__(f"unknown Cosmos 3 checkpoint {name!r}; known: {', '.join(available)}")
+
+
 class PrivilegedStateError(CosmosRoboticsError, ValueError):
     """A policy that reads simulator ground truth was run where none exists (a world model, a robot)."""
 

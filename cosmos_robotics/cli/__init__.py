@@ -25,6 +25,8 @@ COMMAND_MODULES = (
     "cosmos_robotics.cli.sim",
     "cosmos_robotics.cli.dataset",
     "cosmos_robotics.cli.rollout",
+    "cosmos_robotics.cli.checkpoints",
+    "cosmos_robotics.cli.reason",
 )
 
 
