@@ -51,7 +51,8 @@ def test_exactly_one_episode_loop():
             continue
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.For | ast.While):
-                targets = {n.id for n in ast.walk(node.target)} if isinstance(node, ast.For) else set()
+                targets = ({n.id for n in ast.walk(node.target) if isinstance(n, ast.Name)}
+                           if isinstance(node, ast.For) else set())
                 for call in ast.walk(node):
                     if (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
                             and call.func.attr == "step" and "env" in ast.unparse(call.func.value).lower()
