@@ -49,13 +49,19 @@ def test_exactly_one_episode_loop():
     for path in sorted(p for root in roots for p in root.rglob("*.py")):
         if path in allowed:
             continue
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.For | ast.While):
-                targets = ({n.id for n in ast.walk(node.target) if isinstance(n, ast.Name)}
-                           if isinstance(node, ast.For) else set())
-                for call in ast.walk(node):
-                    if (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
-                            and call.func.attr == "step" and "env" in ast.unparse(call.func.value).lower()
-                            and ast.unparse(call.func.value) not in targets):
-                        loops.append(f"{path.relative_to(PACKAGE.parent)}:{call.lineno}")
+        tree = ast.parse(path.read_text())
+        parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+        for call in ast.walk(tree):
+            if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "step"
+                    and "env" in ast.unparse(call.func.value).lower()):
+                continue
+            receiver, node, in_loop, per_env = ast.unparse(call.func.value), call, False, False
+            while node in parents:
+                node = parents[node]
+                if isinstance(node, ast.For | ast.While):
+                    in_loop = True
+                    targets = ast.walk(node.target) if isinstance(node, ast.For) else ()
+                    per_env |= any(isinstance(n, ast.Name) and n.id == receiver for n in targets)
+            if in_loop and not per_env:
+                loops.append(f"{path.relative_to(PACKAGE.parent)}:{call.lineno}")
     assert not loops, f"episode loops outside rollout/runner.py: {loops}"
