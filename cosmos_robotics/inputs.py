@@ -143,7 +143,7 @@ def real_array(value: Any, what: str, shape: tuple[int | None, ...] | None = Non
             raise InputError(what, "real numbers", f"dtype {value.dtype}")
         if value.size > limits.max_elements:
             raise InputError(what, f"at most {limits.max_elements} numbers", f"{value.size}")
-        array = value.astype(np.float64)
+        array = value.astype(np.float64, copy=False)
     else:
         level, dims = [value], []
         while level and isinstance(level[0], list | tuple):

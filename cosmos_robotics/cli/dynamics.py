@@ -131,7 +131,7 @@ def _write_outputs(out: Path, adapter, mode: str, frames, actions, inputs: Input
     from cosmos_robotics.viz import plot_trajectories
 
     out.mkdir(parents=True, exist_ok=True)
-    command = adapter.decode(actions, inputs.initial_pose)
+    command = adapter.decode_rollout(actions, inputs.initial_pose)
     if frames is not None:
         write_video(frames, out / "video.mp4", fps=adapter.preset.fps)
     record = {

@@ -15,6 +15,7 @@ import numpy as np
 
 from cosmos_robotics import geometry
 from cosmos_robotics.embodiments.base import PoseAdapter, Preset
+from cosmos_robotics.embodiments.domains import domain_stats_file
 from cosmos_robotics.embodiments.normalization import QuantileNormalizer, load_stats
 from cosmos_robotics.errors import ActionContractError
 
@@ -34,19 +35,21 @@ def compose_concat_view(wrist: np.ndarray, exterior_1: np.ndarray, exterior_2: n
     (640x540 for DROID). Half-size resizing is bilinear with half-pixel centres (``align_corners=False``).
     """
     views = {"wrist": wrist, "exterior_1": exterior_1, "exterior_2": exterior_2}
-    shapes = {k: np.shape(v) for k, v in views.items()}
-    ref = shapes["wrist"]
     for key, view in views.items():
-        view = np.asarray(view)
+        if not isinstance(view, np.ndarray):
+            raise ActionContractError("droid", f"{key} image", "a uint8 numpy array [..., H, W, 3]",
+                                      type(view).__name__)
+    ref = wrist.shape
+    for key, view in views.items():
         if view.dtype != np.uint8 or view.ndim < 3 or view.shape[-1] != 3 or view.shape != ref:
             raise ActionContractError(
                 "droid", f"{key} image", f"uint8 [..., H, W, 3] all of one shape {ref}", f"{view.dtype} {view.shape}"
             )
     h, w = ref[-3], ref[-2]
-    if h % 2 or w % 2:
+    if h % 2 or w % 2 or h < 2 or w < 2:
         raise ActionContractError("droid", "image size", "even height and width", f"{h}x{w}")
     lead = ref[:-3]
-    flat = [np.asarray(v).reshape(-1, h, w, 3) for v in (wrist, exterior_1, exterior_2)]
+    flat = [np.ascontiguousarray(v.reshape(-1, h, w, 3)) for v in (wrist, exterior_1, exterior_2)]
     out = np.empty((len(flat[0]), h + h // 2, w, 3), dtype=np.uint8)
     for i in range(len(out)):
         out[i, :h] = flat[0][i]
@@ -84,11 +87,12 @@ class DroidAdapter(PoseAdapter):
 
     def decode_from_cartesian(self, model_actions, initial_cartesian):
         """Decode starting from a ``[6]`` cartesian state (the robot's current flange pose)."""
-        return self.decode(model_actions, self.poses_from_cartesian(np.asarray(initial_cartesian)[None])[0])
+        start = self.as_array(initial_cartesian, "initial cartesian_position", (6,))
+        return self.decode(model_actions, self.poses_from_cartesian(start[None])[0])
 
 
 def make_droid_adapter(clamp: bool = True) -> DroidAdapter:
-    q01, q99 = load_stats("droid_lerobot_stats.json")
+    q01, q99 = load_stats(domain_stats_file("droid_lerobot"))
     return DroidAdapter(
         name="droid",
         domain_name="droid_lerobot",

@@ -86,7 +86,7 @@ def test_umi_asset_denormalizes_to_unit_rot6d_columns(cookbook):
     assert np.abs(np.linalg.norm(raw[:, 3:6], axis=1) - 1).max() < 1e-3
     assert np.abs(np.linalg.norm(raw[:, 6:9], axis=1) - 1).max() < 1e-3
     assert 0.04 < raw[:, 9].min() and raw[:, 9].max() < 0.045
-    command = umi.decode(load_actions(cookbook, "umi"))
+    command = umi.decode_rollout(load_actions(cookbook, "umi"))  # two 16-step chunks
     assert command.poses.shape == (33, 4, 4) and command.gripper.shape == (32,)
 
 
@@ -141,7 +141,7 @@ def test_encode_decode_round_trip(traj, name):
     poses, gripper = traj
     adapter = make_droid_adapter(clamp=False) if name == "droid" else get_adapter(name)
     grip = None if name == "av" else gripper * (0.1 if name == "umi" else 1.0)
-    command = adapter.decode(adapter.encode_poses(poses, grip), poses[0])
+    command = adapter.decode_rollout(adapter.encode_poses(poses, grip), poses[0])
     np.testing.assert_allclose(command.poses, poses, atol=1e-6)
     if grip is not None:
         np.testing.assert_allclose(command.gripper, grip, atol=1e-6)
