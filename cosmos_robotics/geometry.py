@@ -56,7 +56,11 @@ def matrix_from_rot6d(rot6d: np.ndarray) -> np.ndarray:
     """
     rot6d = _checked(rot6d, "rot6d", (6,))
     c0, c1 = rot6d[..., 0:3], rot6d[..., 3:6]
-    c2 = np.cross(c0, c1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        c2 = np.cross(c0, c1)
+    if not np.isfinite(c2).all():
+        raise InputError("rot6d", "columns small enough that c0 x c1 is finite (|values| < ~1e150)",
+                         f"max |value| {np.abs(rot6d).max():.3g}")
     m = np.stack([c0, c1, c2], axis=-1)
     flat = m.reshape(-1, 3, 3)
     good = np.sum(c2 * c2, axis=-1).reshape(-1) > 1e-9  # det([c0, c1, c0 x c1]) = |c0 x c1|^2

@@ -254,10 +254,11 @@ class PoseAdapter(EmbodimentAdapter):
     def validate_poses(self, poses, what: str = "poses") -> np.ndarray:
         poses = self.as_array(poses, what, (None, 4, 4))
         err = geometry.rotation_orthonormality_error(poses)
-        if (err > 1e-4).any() or np.abs(poses[:, 3] - [0, 0, 0, 1]).max() > 1e-9:
+        if (err > 1e-4).any() or np.abs(poses[:, 3] - [0, 0, 0, 1]).max(initial=0.0) > 1e-9:
             raise ActionContractError(
                 self.name, what, "rigid transforms (orthonormal rotation, last row [0,0,0,1])",
-                f"max rotation orthonormality error {err.max():.3g} at index {int(err.argmax())}",
+                f"max rotation orthonormality error {err.max(initial=0.0):.3g} at index "
+                f"{int(err.argmax()) if len(err) else 0} (or a last row other than [0, 0, 0, 1])",
             )
         return poses
 

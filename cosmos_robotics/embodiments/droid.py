@@ -82,7 +82,7 @@ class DroidAdapter(PoseAdapter):
         return self.encode_poses(self.poses_from_cartesian(cartesian_position), gripper_action)
 
     def encode_columns(self, columns: dict[str, np.ndarray]) -> np.ndarray:
-        cartesian, gripper = (columns[c] for c in self.lerobot_columns)
+        cartesian, gripper = self.check_columns(columns).values()
         return self.encode_window(cartesian, gripper[:-1])
 
     def decode_from_cartesian(self, model_actions, initial_cartesian):

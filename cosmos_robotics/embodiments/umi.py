@@ -49,7 +49,7 @@ class UmiAdapter(PoseAdapter):
         return self.encode_poses(poses, width[1:])
 
     def encode_columns(self, columns: dict[str, np.ndarray]) -> np.ndarray:
-        return self.encode_trajectory(*(columns[c] for c in self.lerobot_columns))
+        return self.encode_trajectory(*self.check_columns(columns).values())
 
 
 def make_umi_adapter(eef_in_camera: np.ndarray = UMI_EEF_IN_CAMERA) -> UmiAdapter:
