@@ -37,6 +37,8 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+# Array files (action chunks, poses): small by nature; a tight byte cap bounds the parser's memory (~50x the file).
+ARRAY_FILE_LIMITS = Limits(max_bytes=16 * 1024 * 1024, max_elements=1_000_000)
 REAL_KINDS = "fiu"  # numpy dtype kinds accepted as real numbers (bool, complex, object, strings are not)
 
 
@@ -238,7 +240,7 @@ def load_safetensors(data: bytes, what: str, limits: Limits = DEFAULT_LIMITS) ->
 
 
 def read_array_file(path: str | Path, what: str, key: str | None = None,
-                    shape: tuple[int | None, ...] | None = None, limits: Limits = DEFAULT_LIMITS) -> np.ndarray:
+                    shape: tuple[int | None, ...] | None = None, limits: Limits = ARRAY_FILE_LIMITS) -> np.ndarray:
     """``.npy``, or JSON holding an array (``key``: also accept ``{key: array}``) -> finite float64."""
     path = Path(path)
     suffix = path.suffix.lower()

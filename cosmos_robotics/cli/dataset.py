@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from cosmos_robotics.data.lerobot_reader import read_info
+from cosmos_robotics.data.video_backend import video_backend
 from cosmos_robotics.errors import DatasetFormatError
 from cosmos_robotics.export import IMAGE_PREFIX, default_repo_id
 from cosmos_robotics.export.provenance import PROVENANCE_PATH, read_provenance
@@ -28,11 +30,17 @@ def register(sub) -> None:
 
 
 def load_dataset(root: Path):
-    if not (root / "meta" / "info.json").is_file():
-        raise DatasetFormatError(f"{root}: expected a LeRobot v3 dataset (meta/info.json), found none")
+    """The dataset through lerobot itself, after our own checks of what it would trip over with a traceback."""
+    read_info(root)  # meta/info.json: present, valid JSON, v3.0, a features object
+    import pyarrow as pa
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
-    return LeRobotDataset(default_repo_id(root), root=root, video_backend="pyav")
+    try:
+        return LeRobotDataset(default_repo_id(root), root=root, video_backend=video_backend()[0])
+    except (KeyError, ValueError, TypeError, IndexError, OSError, pa.ArrowException) as exc:
+        # lerobot's loader has no typed errors: say which file or key it choked on, in one line
+        raise DatasetFormatError(f"{root}: not a loadable LeRobot v3 dataset ({type(exc).__name__}: "
+                                 f"{str(exc)[:200]})") from None
 
 
 def inspect_dataset(args) -> int:
@@ -40,6 +48,8 @@ def inspect_dataset(args) -> int:
     meta = dataset.meta
     print(f"dataset   {args.root}  (LeRobot {meta.info.codebase_version}, {meta.fps} fps, robot {meta.robot_type})")
     print(f"episodes  {meta.total_episodes}, frames {meta.total_frames}")
+    backend, why = video_backend()
+    print(f"video     decoded with {backend} ({why})")
     print("features")
     for name, feature in meta.features.items():
         print(f"  {name:<34} {feature['dtype']:<8} {list(feature['shape'])}")
