@@ -249,14 +249,14 @@ def read_array_file(path: str | Path, what: str, key: str | None = None,
     data = read_file(path, what, limits)
     if suffix == ".npy":
         return check_shape(load_npy(data, f"{what} {path.name}", limits), f"{what} {path.name}", shape)
-    value = parse_json(data, f"{what} {path.name}", limits)
+    label = f"{what} {path.name}"
+    value = parse_json(data, label, limits)
     if isinstance(value, dict):
         if key is None or key not in value:
-            raise InputError(what, f"an array or a JSON object with key {key!r}" if key else "an array",
+            raise InputError(label, f"an array or a JSON object with key {key!r}" if key else "an array",
                              f"an object with keys {preview(sorted(value))}")
-        value = value[key]
-    return real_array(value, f"{what} {path.name}" + (f"[{key!r}]" if key and isinstance(value, list) else ""),
-                      shape, limits)
+        value, label = value[key], f"{label}[{key!r}]"
+    return real_array(value, label, shape, limits)
 
 
 # -- images and video -----------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cosmos_robotics.data.lerobot_reader import read_info
+from cosmos_robotics.data.lerobot_reader import check_finalized, lerobot_errors
 from cosmos_robotics.data.video_backend import video_backend
 from cosmos_robotics.errors import DatasetFormatError
 from cosmos_robotics.export import IMAGE_PREFIX, default_repo_id
@@ -31,16 +31,11 @@ def register(sub) -> None:
 
 def load_dataset(root: Path):
     """The dataset through lerobot itself, after our own checks of what it would trip over with a traceback."""
-    read_info(root)  # meta/info.json: present, valid JSON, v3.0, a features object
-    import pyarrow as pa
+    check_finalized(root)
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
-    try:
+    with lerobot_errors(root):
         return LeRobotDataset(default_repo_id(root), root=root, video_backend=video_backend()[0])
-    except (KeyError, ValueError, TypeError, IndexError, OSError, pa.ArrowException) as exc:
-        # lerobot's loader has no typed errors: say which file or key it choked on, in one line
-        raise DatasetFormatError(f"{root}: not a loadable LeRobot v3 dataset ({type(exc).__name__}: "
-                                 f"{str(exc)[:200]})") from None
 
 
 def inspect_dataset(args) -> int:
@@ -61,7 +56,8 @@ def inspect_dataset(args) -> int:
             rate = np.mean([n.success for n in notes])
             print(f"success   {sum(n.success for n in notes)}/{len(notes)} = {rate:.1%}")
     if args.sheet:
-        write_contact_sheet(dataset, args.sheet)
+        with lerobot_errors(args.root):
+            write_contact_sheet(dataset, args.sheet)
         print(f"sheet     {args.sheet}")
     return 0
 

@@ -8,6 +8,8 @@ pyarrow; a malformed file is a :class:`DatasetFormatError` naming it.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -61,3 +63,35 @@ def read_episode_columns(root: str | Path, columns: list[str], episode_index: in
         except InputError as exc:
             raise DatasetFormatError(str(exc)) from None
     return out
+
+
+def check_finalized(root: str | Path) -> dict:
+    """What ``LeRobotDataset`` needs before it would fall back to the hub (and fail with a network error)."""
+    root = Path(root)
+    info = read_info(root)
+    for pattern, what in (("meta/tasks.parquet", "the task table"), ("meta/episodes/*/*.parquet", "episode metadata"),
+                          ("data/*/*.parquet", "data files")):
+        if not any(root.glob(pattern)):
+            raise DatasetFormatError(f"{root}: expected {what} ({pattern}), found none; was the dataset finalized?")
+    return info
+
+
+@contextlib.contextmanager
+def lerobot_errors(root: Path):
+    """lerobot, ``datasets``, pyarrow and PyAV raise untyped errors on broken files: one line naming the dataset."""
+    import av
+    import pyarrow as pa
+    from datasets.exceptions import DatasetGenerationError
+
+    quiet = logging.getLogger("datasets")  # it logs each broken file (twice) before raising; we say it once
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    except (KeyError, ValueError, TypeError, IndexError, OSError, pa.ArrowException, DatasetGenerationError,
+            av.FFmpegError) as exc:
+        cause = exc.__cause__ or exc
+        raise DatasetFormatError(f"{root}: not a readable LeRobot v3 dataset ({type(cause).__name__}: "
+                                 f"{' '.join(str(cause).split())[:200]})") from None
+    finally:
+        quiet.setLevel(level)

@@ -39,6 +39,7 @@ import os
 import shutil
 from pathlib import Path
 
+from cosmos_robotics.data.lerobot_reader import check_finalized, lerobot_errors
 from cosmos_robotics.data.video_backend import video_backend
 from cosmos_robotics.errors import DatasetFormatError
 from cosmos_robotics.export.atomic_dir import clone_tree, publish, recover
@@ -252,7 +253,9 @@ class LeRobotEpisodeWriter:
             )
         from lerobot.datasets.dataset_metadata import LeRobotDatasetMetadata
 
-        meta = LeRobotDatasetMetadata(self.repo_id, root=self.root)
+        check_finalized(self.root)
+        with lerobot_errors(self.root):
+            meta = LeRobotDatasetMetadata(self.repo_id, root=self.root)
         got = {k: _feature_signature(v) for k, v in meta.features.items() if k not in _LEROBOT_COLUMNS}
         expected = {k: _feature_signature(v) for k, v in self.spec.features().items()}
         if got != expected or meta.fps != self.spec.fps:
