@@ -231,3 +231,30 @@ def test_local_media_paths_only_under_allowed_root(tmp_path):
     with running(create_app(ScriptedWorldModel())) as url:  # no root configured: paths are refused outright
         refused = httpx.post(f"{url}/v1/videos", data={**form, "input_reference": str(root / "frame.png")})
         assert refused.status_code == 422 and "--allowed-local-media-path" in refused.json()["error"]["message"]
+
+
+def test_cancel_is_per_call_concurrent_calls_on_one_client_do_not_cancel_each_other(gate):
+    model = ScriptedWorldModel(gate=gate)
+    app = create_app(model, QUICK_STOP)
+    with running(app) as url, VllmOmniWorldModel(RemoteConfig(url, **FAST)) as client:
+        results, errors = {}, {}
+
+        def call(name):
+            try:
+                results[name] = client.forward_dynamics(gradient_frames(1)[0], AV_ACTIONS, embodiment="av", seed=3)
+            except Exception as exc:  # noqa: BLE001 - the test inspects it
+                errors[name] = exc
+
+        first, second = (threading.Thread(target=call, args=(n,)) for n in ("first", "second"))
+        first.start()
+        assert model.started.wait(10)
+        second.start()
+        wait_for(lambda: len(app.state.jobs.jobs) == 2)  # both submitted: one running (gated), one queued
+        client.cancel(first.ident)
+        first.join(10)
+        assert isinstance(errors.get("first"), JobCancelledError)
+        gate.set()
+        second.join(20)
+        assert "second" not in errors and results["second"].frames.shape[0] == 5
+        client.cancel()  # nothing in flight: a later call is not affected
+        assert client.forward_dynamics(gradient_frames(1)[0], AV_ACTIONS, embodiment="av").frames.shape[0] == 5
