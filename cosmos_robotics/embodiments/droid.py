@@ -91,6 +91,21 @@ class DroidAdapter(PoseAdapter):
         return self.decode(model_actions, self.poses_from_cartesian(start[None])[0])
 
 
+def droid_contract_box(margin: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
+    """Per-frame motion that stays inside the shipped DROID q01..q99, derived from the stats (not hand-copied).
+
+    Returns ``(low, high)`` of ``[dx, dy, dz, rx, ry, rz]`` in the model frame (m, rad about each axis): translation
+    ``margin * [q01, q99]`` per axis; rotation ``margin * asin(q)`` of the smallest rot6d entry a rotation about that
+    axis moves (x: R21, y: R20, z: R10 and R01), so a motion inside the box is never clamped by normalization.
+    """
+    q01, q99 = load_stats(domain_stats_file("droid_lerobot"))
+    moved = {0: (8,), 1: (5,), 2: (4, 6)}  # rot6d = [R00, R10, R20, R01, R11, R21] at action dims 3..8
+    rotation = np.array([np.arcsin(min(min(-q01[i], q99[i]) for i in moved[axis])) for axis in range(3)])
+    low = margin * np.concatenate([q01[:3], -rotation])
+    high = margin * np.concatenate([q99[:3], rotation])
+    return low, high
+
+
 def make_droid_adapter(clamp: bool = True) -> DroidAdapter:
     q01, q99 = load_stats(domain_stats_file("droid_lerobot"))
     return DroidAdapter(
