@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from cosmos_robotics.embodiments import ActionMode, get_adapter, get_domain
-from cosmos_robotics.errors import PayloadError
+from cosmos_robotics.errors import InputError, PayloadError
 from cosmos_robotics.inputs import (
     DEFAULT_LIMITS,
     Limits,
@@ -80,9 +80,7 @@ def _optional(value: Any, field: str, kind: type, low=None, high=None):
         return None
     try:
         return real_scalar(value, field, kind, low, high)
-    except PayloadError:
-        raise
-    except ValueError as exc:  # InputError -> the form field it came from
+    except InputError as exc:  # -> the form field it came from (``error.param``)
         raise PayloadError(field, exc.expected, exc.got) from None
 
 
