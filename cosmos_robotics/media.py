@@ -1,4 +1,8 @@
-"""Video and image files <-> uint8 ``[T, H, W, 3]`` arrays (PyAV, the decoder lerobot also uses)."""
+"""Video and image files <-> uint8 ``[T, H, W, 3]`` arrays (PyAV, the decoder lerobot also uses).
+
+Reading goes through the input layer (:mod:`cosmos_robotics.inputs`: size, pixel and frame caps); it is re-exported
+here so callers have one media module.
+"""
 
 from __future__ import annotations
 
@@ -7,31 +11,11 @@ from pathlib import Path
 
 import av
 import numpy as np
-from PIL import Image
 
 from cosmos_robotics.errors import DatasetFormatError
+from cosmos_robotics.inputs import read_image, read_video
 
-
-def read_video(path: str | Path, max_frames: int | None = None) -> np.ndarray:
-    path = Path(path)
-    if not path.is_file():
-        raise DatasetFormatError(f"video {path} does not exist")
-    frames = []
-    with av.open(str(path)) as container:
-        for frame in container.decode(video=0):
-            frames.append(frame.to_ndarray(format="rgb24"))
-            if max_frames is not None and len(frames) >= max_frames:
-                break
-    if not frames:
-        raise DatasetFormatError(f"video {path} has no decodable frames")
-    return np.stack(frames)
-
-
-def read_image(path: str | Path) -> np.ndarray:
-    path = Path(path)
-    if not path.is_file():
-        raise DatasetFormatError(f"image {path} does not exist")
-    return np.asarray(Image.open(path).convert("RGB"))
+__all__ = ["read_image", "read_video", "write_video"]
 
 
 def write_video(frames: np.ndarray, path: str | Path, fps: float, crf: int = 18) -> Path:
