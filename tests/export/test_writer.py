@@ -35,11 +35,11 @@ def episode_rows(dataset: LeRobotDataset, episode_index: int) -> list[dict]:
     return [dataset[i] for i in range(ep["dataset_from_index"], ep["dataset_to_index"])]
 
 
-def assert_matches(dataset: LeRobotDataset, episode_index: int, record) -> None:
+def assert_matches(dataset: LeRobotDataset, episode_index: int, record, action_atol: float = 0.0) -> None:
     rows = episode_rows(dataset, episode_index)
     assert len(rows) == record.length
     np.testing.assert_array_equal(np.stack([r[STATE_KEY].numpy() for r in rows]), record.states)
-    np.testing.assert_array_equal(np.stack([r[ACTION_KEY].numpy() for r in rows]), record.actions)
+    np.testing.assert_allclose(np.stack([r[ACTION_KEY].numpy() for r in rows]), record.actions, rtol=0, atol=action_atol)
     np.testing.assert_array_equal(np.stack([r[MODEL_ACTION_KEY].numpy() for r in rows]), record.model_actions)
     success = np.stack([r[SUCCESS_KEY].numpy() for r in rows])
     assert success.dtype == bool and success.shape == (record.length,)  # a (1,) feature is a scalar column
