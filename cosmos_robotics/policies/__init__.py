@@ -8,6 +8,9 @@
 * ``planner`` -- CEM over the embedded world model around the embedded policy's chunk (``samples``,
   ``iterations``, ``elites``, ``noise``, ``replan``).
 * ``replay:dataset=DIR,episode=i`` -- the commands of a recorded ``sim record`` episode, chunk by chunk.
+* ``openpi:url=ws://HOST:PORT`` -- a Cosmos3-Nano-Policy-DROID server over the OpenPI websocket protocol
+  (32 absolute joint targets; ``replan=k`` executes k of them, ``timeout`` in seconds).
+* ``lerobot:path=DIR`` -- a LeRobot ``PreTrainedPolicy`` saved in ``DIR`` with its processors.
 """
 
 from __future__ import annotations
@@ -59,10 +62,26 @@ def _replay(dataset: str, episode: float = 0, seed: int | None = None) -> Policy
     return dataset_replay(dataset, episode)
 
 
-POLICIES = {"expert": _expert, "embedded": _embedded, "planner": _planner, "replay": _replay}
+def _openpi(url: str, replan: float = 32, timeout: float = 60.0, seed: int | None = None) -> Policy:
+    from cosmos_robotics.policies.openpi import PolicyDroidClient
+
+    if not 1 <= replan <= 32:
+        raise ValueError(f"replan must be in [1, 32], got {replan:g}")
+    return ExecuteK(PolicyDroidClient(url, timeout_s=timeout), int(replan))
+
+
+def _lerobot(path: str, seed: int | None = None) -> Policy:
+    from cosmos_robotics.policies.lerobot import LeRobotPolicy
+
+    return LeRobotPolicy(path)
+
+
+POLICIES = {"expert": _expert, "embedded": _embedded, "planner": _planner, "replay": _replay, "openpi": _openpi,
+            "lerobot": _lerobot}
 PARAMETERS = {"expert": ("noise", "slip", "contract"), "embedded": ("replan", "ensemble"),
-              "planner": ("samples", "iterations", "elites", "noise", "replan"), "replay": ("dataset", "episode")}
-TEXT_PARAMETERS = ("dataset",)  # every other value is a number
+              "planner": ("samples", "iterations", "elites", "noise", "replan"), "replay": ("dataset", "episode"),
+              "openpi": ("url", "replan", "timeout"), "lerobot": ("path",)}
+TEXT_PARAMETERS = ("dataset", "url", "path")  # every other value is a number
 
 
 def make_policy(spec: str, seed: int | None = None) -> Policy:
