@@ -26,7 +26,7 @@ class DroidJointAdapter(EmbodimentAdapter):
         low, high = PANDA_JOINT_LOWER - JOINT_LIMIT_TOLERANCE, PANDA_JOINT_UPPER + JOINT_LIMIT_TOLERANCE
         bad = (joints < low) | (joints > high)
         if bad.any():
-            row, col = (np.argwhere(bad)[0].tolist() + [0])[-2:] if joints.ndim == 2 else (0, int(np.argmax(bad)))
+            row, col = np.argwhere(bad)[0].tolist() if joints.ndim == 2 else (0, int(np.argmax(bad)))
             raise ActionContractError(
                 self.name, what, f"Franka joint {col + 1} within [{low[col]:.3f}, {high[col]:.3f}] rad",
                 f"{joints.reshape(-1, 7)[row, col]:.4f} (row {row})",

@@ -10,7 +10,8 @@
 * ``replay:dataset=DIR,episode=i`` -- the commands of a recorded ``sim record`` episode, chunk by chunk.
 * ``openpi:url=ws://HOST:PORT`` -- a Cosmos3-Nano-Policy-DROID server over the OpenPI websocket protocol
   (32 absolute joint targets; ``replan=k`` executes k of them, ``timeout`` in seconds).
-* ``lerobot:path=DIR`` -- a LeRobot ``PreTrainedPolicy`` saved in ``DIR`` with its processors.
+* ``lerobot:path=DIR`` -- a LeRobot ``PreTrainedPolicy`` saved in ``DIR`` with its processors (``layout=poses|joints``
+  when the folder does not say which actions it gives).
 """
 
 from __future__ import annotations
@@ -70,18 +71,18 @@ def _openpi(url: str, replan: float = 32, timeout: float = 60.0, seed: int | Non
     return ExecuteK(PolicyDroidClient(url, timeout_s=timeout), int(replan))
 
 
-def _lerobot(path: str, seed: int | None = None) -> Policy:
+def _lerobot(path: str, layout: str | None = None, seed: int | None = None) -> Policy:
     from cosmos_robotics.policies.lerobot import LeRobotPolicy
 
-    return LeRobotPolicy(path)
+    return LeRobotPolicy(path, layout)
 
 
 POLICIES = {"expert": _expert, "embedded": _embedded, "planner": _planner, "replay": _replay, "openpi": _openpi,
             "lerobot": _lerobot}
 PARAMETERS = {"expert": ("noise", "slip", "contract"), "embedded": ("replan", "ensemble"),
               "planner": ("samples", "iterations", "elites", "noise", "replan"), "replay": ("dataset", "episode"),
-              "openpi": ("url", "replan", "timeout"), "lerobot": ("path",)}
-TEXT_PARAMETERS = ("dataset", "url", "path")  # every other value is a number
+              "openpi": ("url", "replan", "timeout"), "lerobot": ("path", "layout")}
+TEXT_PARAMETERS = ("dataset", "url", "path", "layout")  # every other value is a number
 
 
 def make_policy(spec: str, seed: int | None = None) -> Policy:

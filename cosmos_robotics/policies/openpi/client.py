@@ -69,7 +69,7 @@ class PolicyDroidClient:
     def _connection(self) -> ClientConnection:
         if self._ws is None:
             ws = connect(self.url, compression=None, max_size=self._max_size, open_timeout=self.timeout_s,
-                         additional_headers=self._headers)
+                         additional_headers=self._headers, legacy=True)  # a long-lived connection
             try:
                 metadata = codec.unpackb(ws.recv(timeout=self.timeout_s))
             except BaseException:
