@@ -2,7 +2,7 @@
 
 Wire protocol as openpi's ``WebsocketPolicyServer`` (msgpack frames in openpi's array format, one metadata frame on
 connect, ``GET /healthz`` -> 200, one reply per request in order) plus vLLM-Omni's additions: ``"endpoint":
-"reset"`` (-> ``{"status": "reset successful"}``) and ``session_id`` (each session gets its own policy object from
+"reset"`` (-> ``{"status": "reset successful"}``, ends the connection's sessions) and ``session_id`` (each session gets its own policy object from
 the factory, reset at its first request; sessions end with a reset, a new ``session_id`` on the connection, or the
 connection). Differences from openpi, on purpose:
 
@@ -104,7 +104,7 @@ class PolicyServer:
             endpoint = message.pop("endpoint", "infer")
             session = str(message.pop("session_id", "default"))
             if endpoint == "reset":
-                self._end_sessions(lambda key: key == (connection, session))
+                self._end_sessions(lambda key: key[0] == connection)  # vLLM-Omni: reset the connection's state
                 return {"status": "reset successful"}
             if endpoint != "infer":
                 raise PayloadError("endpoint", "'infer' or 'reset'", repr(endpoint))
