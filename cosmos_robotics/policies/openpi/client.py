@@ -30,7 +30,7 @@ class PolicyDroidClient:
         if not url.startswith(("ws://", "wss://")):
             url = f"ws://{url}"
         self.url, self.timeout_s, self.retries, self.composed = url, float(timeout_s), int(retries), composed
-        self.name = f"openpi:url={url}"
+        self.name = f"openpi:url={url}" + (",composed=1" if composed else "")
         self._headers = {"Authorization": f"Api-Key {api_key}"} if api_key else None
         self._max_size = max_message_bytes
         self._ws: ClientConnection | None = None
