@@ -119,11 +119,29 @@ def test_served_chunk_is_the_embedded_plan_in_joint_space(served, observation):
     client.close()
 
 
-def test_real_openpi_client_drives_serve_policy(served, observation, tmp_path):
-    """openpi-client 0.1.2 from PyPI (numpy 1.26) in .venv-openpi, made by .ci/openpi-client-venv."""
-    python = subprocess.run(["bash", str(REPO / ".ci" / "openpi-client-venv")], capture_output=True, text=True,
-                            timeout=300)
-    assert python.returncode == 0, python.stderr[-2000:]
+@pytest.fixture(scope="module")
+def openpi_python() -> str:
+    """openpi-client 0.1.2 + openpi-server 0.1.0 from PyPI (numpy 1.26) in .venv-openpi (.ci/openpi-client-venv)."""
+    made = subprocess.run(["bash", str(REPO / ".ci" / "openpi-client-venv")], capture_output=True, text=True,
+                          timeout=600)
+    assert made.returncode == 0, made.stderr[-2000:]
+    return made.stdout.strip()
+
+
+def _wait_healthy(port: int, proc: subprocess.Popen | None = None, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert proc is None or proc.poll() is None, proc.stdout.read()
+        try:
+            if urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read() == b"OK\n":
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise AssertionError(f"nothing healthy on port {port} after {seconds:g} s")
+
+
+def test_real_openpi_client_drives_serve_policy(served, observation, tmp_path, openpi_python):
+    python = subprocess.CompletedProcess([], 0, stdout=openpi_python)
     np.savez(tmp_path / "obs.npz", **{k.replace("/", "|"): v for k, v in droid_format.request(observation, "x").items()
                                       if k not in ("prompt", "session_id")})
     script = tmp_path / "drive.py"
@@ -283,6 +301,43 @@ def test_served_chunks_drive_the_simulator_in_joint_mode(served):
     assert all(c.kind == "joints" for c in episode.chunks)
 
 
+def test_our_client_against_openpis_reference_server(served, observation, tmp_path, openpi_python):
+    """openpi's own WebsocketPolicyServer (what RoboLab's Cosmos server runs) in front of serve-policy: replies
+    under "actions", no reset endpoint, and on an exception a text traceback frame then close 1011."""
+    script = tmp_path / "reference.py"
+    script.write_text(f"""
+from openpi_client import websocket_client_policy
+from openpi_server import WebsocketPolicyServer
+class Proxy:
+    def __init__(self):
+        self.inner = websocket_client_policy.WebsocketClientPolicy(host="127.0.0.1", port={served.server.port})
+    def infer(self, obs):
+        if obs["prompt"] == "raise":
+            raise ValueError("the model failed")
+        return {{"actions": self.inner.infer(obs)["actions"]}}
+    def reset(self):
+        pass
+WebsocketPolicyServer(Proxy(), host="127.0.0.1", port=18766, metadata={{"action_space": "joint_pos"}}).serve_forever()
+""")
+    proc = subprocess.Popen([openpi_python, str(script)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        _wait_healthy(18766, proc)
+        client = PolicyDroidClient("127.0.0.1:18766")
+        client.reset(0)  # no "endpoints" in the metadata: no reset message, which openpi's server would choke on
+        assert client.server_metadata == {"action_space": "joint_pos"}
+        chunk = client.select_action_chunk(observation)
+        direct = PolicyDroidClient(served.url).select_action_chunk(observation)
+        np.testing.assert_array_equal(chunk.joint_positions, direct.joint_positions)
+        assert "infer_ms" in chunk.metadata["server_timing"]
+        with pytest.raises(JobFailedError, match="the model failed"):
+            client.select_action_chunk({**observation, "task": "raise"})
+        assert client._ws is None  # the server closed the connection after its traceback frame
+        assert len(client.select_action_chunk(observation)) == 32  # reconnected
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 def test_serve_policy_cli(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "cosmos_robotics.cli", "serve-policy", "--policy", "embedded",
                           "--host", "0.0.0.0"], capture_output=True, text=True, timeout=60)
@@ -291,13 +346,7 @@ def test_serve_policy_cli(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "cosmos_robotics.cli", "serve-policy", "--policy", "embedded",
                              "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read() == b"OK\n":
-                    break
-            except OSError:
-                time.sleep(0.3)
+        _wait_healthy(port, proc)
         client = PolicyDroidClient(f"ws://127.0.0.1:{port}")
         assert client._metadata()["policy"] == "embedded:replan=16"
     finally:
