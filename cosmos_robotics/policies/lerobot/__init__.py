@@ -77,7 +77,7 @@ class LeRobotPolicy:
     def reset(self, seed: int | None = None) -> None:
         import torch
 
-        if seed is not None:
+        if seed is not None:  # sampling policies (diffusion) draw their noise from torch's global generator
             torch.manual_seed(seed)
         self.policy.reset()
 

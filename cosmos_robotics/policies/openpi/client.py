@@ -63,7 +63,10 @@ class PolicyDroidClient:
         return f"cosmos-robotics-{uuid.uuid4().hex[:12]}" + ("" if seed is None else f"-seed-{seed}")
 
     def _metadata(self) -> dict[str, Any]:
-        self._connection()
+        try:
+            self._connection()
+        except (ConnectionClosed, OSError, InvalidHandshake) as exc:  # TimeoutError is an OSError
+            raise ServerUnreachableError(f"policy server unreachable: {type(exc).__name__}: {exc}", self.url) from None
         return self.server_metadata
 
     def _connection(self) -> ClientConnection:

@@ -130,7 +130,10 @@ def _image(message: dict, key: str) -> np.ndarray:
 
 
 def observation(message: Any, image_size: tuple[int, int], kinematics) -> dict[str, Any]:
-    """A Policy-DROID request -> our observation at ``image_size``, with the flange pose from ``kinematics``."""
+    """A Policy-DROID request -> our observation at ``image_size``, with the flange pose from ``kinematics``.
+
+    Each view is centre-cropped to the policy's aspect (undoing RoboLab's letterbox) and resized to ``image_size``;
+    a joint/gripper history ``[T, ...]`` contributes its latest row."""
     if not isinstance(message, dict):
         raise PayloadError("message", "a map of observation keys", type(message).__name__)
     if all(k in message for k in VIEW_KEYS.values()):
