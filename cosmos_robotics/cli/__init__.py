@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "cosmos_robotics.cli.actions",
     "cosmos_robotics.cli.demo",
     "cosmos_robotics.cli.serve",
+    "cosmos_robotics.cli.serve_policy",
     "cosmos_robotics.cli.train",
     "cosmos_robotics.cli.sim",
     "cosmos_robotics.cli.dataset",
