@@ -15,12 +15,14 @@ def register(subparsers) -> None:
     )
     tiny.add_argument("directory", type=Path)
     tiny.add_argument("--seed", type=int, default=0)
+    tiny.add_argument("--variant", choices=("base", "policy_droid"), default="base",
+                      help="policy_droid: domain 8 answers the Cosmos3-Nano-Policy-DROID joint contract")
     tiny.set_defaults(func=_tiny_checkpoint)
 
 
 def _tiny_checkpoint(args: argparse.Namespace) -> int:
     from cosmos_robotics.world_models.cosmos3.tiny_checkpoint import write_tiny_checkpoint
 
-    path = write_tiny_checkpoint(args.directory, seed=args.seed)
+    path = write_tiny_checkpoint(args.directory, seed=args.seed, variant=args.variant)
     print(f"wrote tiny Cosmos 3 checkpoint to {path} (use: --backend diffusers --checkpoint {path})")
     return 0
