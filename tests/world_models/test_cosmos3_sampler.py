@@ -171,17 +171,6 @@ def test_fp8_keeps_the_action_head_exact_and_video_close(tiny_checkpoint_dir, ba
     np.testing.assert_allclose(ids.actions, np.tile(TINY_ACTION_TARGETS["droid_lerobot"], (4, 1)), atol=3e-3)
 
 
-def test_vae_channels_last_decodes_the_same_and_undoes(pipe):
-    latents = torch.randn(1, 48, 2, 4, 6, generator=torch.Generator().manual_seed(0))
-    plain = pipe.vae.decode(latents).sample
-    with accelerated(pipe, replace(AccelerationConfig.none(), vae_channels_last=True)):
-        conv = next(m for m in pipe.vae.modules() if isinstance(m, torch.nn.Conv3d))
-        assert conv.weight.is_contiguous(memory_format=torch.channels_last_3d)
-        fast = pipe.vae.decode(latents).sample
-    assert conv.weight.is_contiguous()
-    torch.testing.assert_close(fast, plain, rtol=1e-4, atol=1e-4)
-
-
 # -- Policy-DROID -----------------------------------------------------------------------------------------------
 
 
@@ -263,3 +252,21 @@ def test_policy_droid_decode_and_errors(policy_backend):
         policy_backend.policy(_image(2, (540, 640)), embodiment="droid_joint", instruction="x", state=STATE[:7])
     with pytest.raises(ValueError, match="variant"):
         write_tiny_checkpoint("/nonexistent", variant="policy")
+
+
+def test_step_graphs_refresh_per_call_tensors_and_keep_few_shapes():
+    from cosmos_robotics.world_models.cosmos3.graphs import StepGraphs
+
+    graphs = StepGraphs(enabled=True, max_entries=2)
+
+    def fn(tensors, vision, action, timestep):
+        return vision * tensors["gain"] + timestep, None
+
+    x, t = torch.ones(3), torch.tensor([2.0])
+    first = graphs.step("a", fn, {"gain": torch.tensor(2.0)})
+    assert first(x, None, t)[0].tolist() == [4.0, 4.0, 4.0]
+    again = graphs.step("a", fn, {"gain": torch.tensor(5.0)})  # same shape, next call: owned buffers refreshed
+    assert again(x * 2, None, t)[0].tolist() == [12.0, 12.0, 12.0]
+    graphs.step("b", fn, {"gain": torch.tensor(1.0)})
+    graphs.step("c", fn, {"gain": torch.tensor(1.0)})
+    assert list(graphs.entries) == ["b", "c"]  # least recently used "a" dropped

@@ -17,7 +17,8 @@ attention reads text only, so its per-layer output and K/V are identical at ever
 Opt-in levers that change the arithmetic or the call structure (off by default): ``fp8`` runs the generation
 pathway's four matrix products in e4m3 (:mod:`fp8`); ``cuda_graphs`` and batching run action calls through our own
 denoising loop (:mod:`sampler`), which replays each step from a CUDA graph; ``vae_channels_last`` stores the VAE's
-convolution weights channels-last.
+convolution weights channels-last; ``compile_vae_norms`` fuses each Wan RMS norm (upcast, normalize, scale, cast:
+about a third of the decode's non-convolution time) into one compiled kernel.
 
 And, for forward-dynamics / policy calls, VAE-encodes only the conditioning frame (``first_frame_encode``): the
 pipeline repeats that frame over the whole clip but keeps only latent frame 0 clean, and the Wan VAE is causal, so
@@ -29,6 +30,7 @@ fastest convolution algorithms for the VAE. Action-only calls skip VAE decoding 
 from __future__ import annotations
 
 import contextlib
+import functools
 import types
 from collections import OrderedDict
 from collections.abc import Callable
@@ -74,6 +76,8 @@ class AccelerationConfig:
             and each denoising step (one transformer forward per prompt) is replayed from a CUDA graph captured per
             shape (eager on a CPU). Exact. Opt-in.
         vae_channels_last: channels-last (``channels_last_3d``) VAE weights. Opt-in.
+        compile_vae_norms: ``torch.compile`` the VAE's RMS norms (one fused kernel each; rounding may move by a
+            level). Opt-in.
     """
 
     text_kv_reuse: bool = True
@@ -86,6 +90,7 @@ class AccelerationConfig:
     fp8: bool = False
     cuda_graphs: bool = False
     vae_channels_last: bool = False
+    compile_vae_norms: bool = False
 
     @classmethod
     def none(cls) -> AccelerationConfig:
@@ -346,6 +351,8 @@ def apply_acceleration(pipe, config: AccelerationConfig | None = None) -> Accele
         _install_layers(transformer, config, handle)
     if config.first_frame_encode:
         _install_first_frame_encode(pipe, handle)
+    if config.compile_vae_norms:
+        _install_vae_norms(pipe.vae, handle)
     if config.vae_channels_last:
         _set_conv_format(pipe.vae, torch.channels_last_3d)
         handle._undo.append(lambda: _set_conv_format(pipe.vae, torch.contiguous_format))
@@ -354,6 +361,33 @@ def apply_acceleration(pipe, config: AccelerationConfig | None = None) -> Accele
         torch.backends.cudnn.benchmark = True
         handle._undo.append(lambda: setattr(torch.backends.cudnn, "benchmark", previous))
     return handle
+
+
+def _wan_rms_norm(norm, x: torch.Tensor) -> torch.Tensor:
+    """``WanRMS_norm.forward``'s math (normalize in float32, back to the input dtype, scale, shift)."""
+    normalized = F.normalize(x.float(), dim=1 if norm.channel_first else -1).to(x.dtype)
+    return normalized * norm.scale * norm.gamma + norm.bias
+
+
+def _install_vae_norms(vae, handle: Acceleration) -> None:
+    from diffusers.models.autoencoders.autoencoder_kl_wan import WanRMS_norm
+
+    _raise_recompile_limit()
+    compiled = torch.compile(_wan_rms_norm, fullgraph=True, dynamic=False)
+    norms = [m for m in vae.modules() if isinstance(m, WanRMS_norm)]
+    for norm in norms:
+        norm.forward = functools.partial(compiled, norm)
+
+    def undo() -> None:
+        for norm in norms:
+            del norm.forward
+
+    handle._undo.append(undo)
+
+
+def _raise_recompile_limit() -> None:
+    """One graph per shape (preset, batch size, prompt length, FP8 or not, VAE level): more than dynamo's 8."""
+    torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 64)
 
 
 def _set_conv_format(module: torch.nn.Module, memory_format: torch.memory_format) -> None:
@@ -367,8 +401,7 @@ def _install_layers(transformer, config: AccelerationConfig, handle: Acceleratio
     cache = handle.text_cache
     gen_fn = _gen_pathway
     if config.compile_blocks:
-        # One graph per shape (preset, batch size, prompt length, FP8 or not): more than dynamo's default 8.
-        torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 64)
+        _raise_recompile_limit()
         gen_fn = torch.compile(_gen_pathway, mode=config.compile_mode, fullgraph=True, dynamic=False)
     handle.gen_fn = gen_fn
     backend = config.attention_backend

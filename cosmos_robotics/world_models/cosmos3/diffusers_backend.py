@@ -337,7 +337,7 @@ class Cosmos3DiffusersBackend(WorldModel):
         out = self.sampler.denoise(
             layout, [sample for _, sample in prepared], first.num_inference_steps, first.guidance_scale,
             guidance_interval=PolicyDroidSpec().guidance_interval if policy else None,
-            on_denoise_start=lambda: marks.setdefault("denoise_start", time.perf_counter()),
+            on_denoise_start=lambda: (sync(), marks.setdefault("denoise_start", time.perf_counter())),
         )  # fmt: skip
         sync()
         denoised = time.perf_counter()

@@ -4,10 +4,12 @@ A captured graph reads fixed addresses, so each graph owns copies of everything 
 tensors (text K/V, rotary tables, action-head rows), refreshed once per call, and the per-step inputs (latents,
 timestep), refreshed before every replay. Off CUDA (tests on a CPU) the same buffers are used and the step runs
 eagerly, so the bookkeeping is exercised everywhere; a capture that fails is recorded and that shape runs eagerly.
+Each graph holds a private memory pool, so only the ``max_entries`` most recently used shapes are kept.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +30,8 @@ class _Entry:
 @dataclass
 class StepGraphs:
     enabled: bool = False
-    entries: dict[Any, _Entry] = field(default_factory=dict)
+    max_entries: int = 8
+    entries: OrderedDict[Any, _Entry] = field(default_factory=OrderedDict)
     failures: dict[Any, str] = field(default_factory=dict)  # key -> why it runs eagerly
     captures: int = 0
 
@@ -39,7 +42,10 @@ class StepGraphs:
         entry = self.entries.get(key)
         if entry is None:
             entry = self.entries[key] = _Entry({name: t.clone() for name, t in tensors.items()}, [])
+            while len(self.entries) > self.max_entries:
+                self.entries.popitem(last=False)  # least recently used shape: its graph and pool go
         else:
+            self.entries.move_to_end(key)
             for name, t in tensors.items():
                 entry.tensors[name].copy_(t)
 
