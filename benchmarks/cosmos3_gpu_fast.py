@@ -3,13 +3,15 @@
 Same full-size random-weight pipeline as ``cosmos3_gpu.py`` (built on the GPU), every row timed through
 ``Cosmos3DiffusersBackend`` in one process, side by side:
 
-* DROID FD, cookbook 30 steps: the default backend (bf16, exact levers) against each opt-in lever alone and
-  together (``AccelerationConfig(fp8=..., cuda_graphs=..., vae_channels_last=...)``); deviation of each from the
-  default's video (same seed and noise) in uint8 levels;
+* DROID FD, cookbook 30 steps: the default backend (bf16, exact levers) against the opt-in levers added one by
+  one (``AccelerationConfig(fp8=..., cuda_graphs=..., vae_channels_last=..., compile_vae_norms=...)``); deviation
+  of each from the default's video (same seed and noise) in uint8 levels; last, diffusers' own speed APIs
+  (``set_attention_backend``, ``compile_repeated_blocks``, ``fuse_qkv_projections``) on the plain pipeline;
 * Policy-DROID (``droid_joint``: 540x640 concat view + state row, 32x8 chunk, 4 steps, guidance 3, flow shift 5)
   without and with the video decode, default levers vs. FP8 + graphs; deviation in actions (rel-L2);
 * batched DROID FD (``generate_batch``) at batch 1 / 4 / 8 against the same requests called one by one;
-* peak GPU memory of every row (``torch.cuda.max_memory_allocated`` since the row started).
+* peak GPU memory of every row (``torch.cuda.max_memory_allocated`` over its timed calls);
+* with ``--profile``, a kernel-time table of three FP8 denoising steps (``<out>.profile.txt``).
 
     python benchmarks/cosmos3_gpu_fast.py --out benchmarks/results/cosmos3_gpu_fast.json   # GPU, full size
     python benchmarks/cosmos3_gpu_fast.py --device cpu --reps 1 --out /tmp/fast.json         # tiny dry run

@@ -41,7 +41,12 @@ def pipe(tiny_checkpoint_dir):
 
 @pytest.fixture(scope="module")
 def policy_dir(tmp_path_factory):
-    return write_tiny_checkpoint(tmp_path_factory.mktemp("policy") / "Cosmos3-Tiny-Policy-DROID", variant="policy_droid")
+    """Written by ``cosmos-robotics dev tiny-checkpoint DIR --variant policy_droid``."""
+    from cosmos_robotics.cli import main
+
+    directory = tmp_path_factory.mktemp("policy") / "Cosmos3-Tiny-Policy-DROID"
+    assert main(["dev", "tiny-checkpoint", str(directory), "--variant", "policy_droid"]) == 0
+    return directory
 
 
 @pytest.fixture(scope="module")

@@ -346,6 +346,10 @@ def apply_acceleration(pipe, config: AccelerationConfig | None = None) -> Accele
     transformer = pipe.transformer
     if transformer._cp_shard_fn is not None and config.replaces_layers:
         raise UnsupportedModeError("apply_acceleration: context-parallel transformers are not supported")
+    device = transformer.device
+    if config.fp8 and device.type == "cuda" and torch.cuda.get_device_capability(device) < (8, 9):
+        raise UnsupportedModeError(f"fp8: expected a GPU with FP8 tensor cores (compute capability >= 8.9), got "
+                                   f"{torch.cuda.get_device_name(device)}")  # fmt: skip
     handle = Acceleration(pipe=pipe, config=config, text_cache=TextKVCache())
     if config.replaces_layers:
         _install_layers(transformer, config, handle)

@@ -83,12 +83,18 @@ class Cosmos3DiffusersBackend(WorldModel):
     name = "diffusers"
 
     def __init__(self, pipe, *, guardrails: bool = False, acceleration="auto", progress: bool = True,
-                 max_batch: int = 8):
+                 max_batch: int = 8, policy_droid=None):
         """``acceleration``: ``"auto"`` (default) installs ``AccelerationConfig()`` when the transformer sits on a
         CUDA device and nothing otherwise (on CPU, or offloaded, compile and cuDNN attention do not pay off);
-        an ``AccelerationConfig`` installs exactly that; ``None`` keeps the plain pipeline."""
+        an ``AccelerationConfig`` installs exactly that (the opt-in ``fp8`` / ``cuda_graphs`` / VAE levers
+        included); ``None`` keeps the plain pipeline. ``max_batch``: most requests per ``generate_batch`` batch.
+        ``policy_droid``: a :class:`PolicyDroidSpec` for ``droid_joint`` calls (default: Nano's, guidance at every
+        step; Edge-Policy-DROID uses ``guidance_interval=(960, 1001)``)."""
         from cosmos_robotics.world_models.cosmos3.acceleration import AccelerationConfig, apply_acceleration
+        from cosmos_robotics.world_models.cosmos3.policy_droid import PolicyDroidSpec
 
+        if max_batch < 1:
+            raise ValueError(f"max_batch: expected >= 1, got {max_batch}")
         self.pipe = pipe
         self.guardrails = guardrails
         self._base_scheduler_config = dict(pipe.scheduler.config)
@@ -98,9 +104,8 @@ class Cosmos3DiffusersBackend(WorldModel):
                 raise ValueError(f"acceleration: expected 'auto', None or an AccelerationConfig, got {acceleration!r}")
             acceleration = AccelerationConfig() if pipe.transformer.device.type == "cuda" else None
         self.acceleration = None if acceleration is None else apply_acceleration(pipe, acceleration)
-        if max_batch < 1:
-            raise ValueError(f"max_batch: expected >= 1, got {max_batch}")
         self.max_batch = max_batch
+        self.policy_droid = policy_droid or PolicyDroidSpec()
         self._sampler = None
         pipe.set_progress_bar_config(disable=not progress, leave=False)
 
@@ -314,13 +319,13 @@ class Cosmos3DiffusersBackend(WorldModel):
                 raise ActionContractError("droid_joint", "state", "[8] = [q(7), 1 - gripper] (adapter.encode_state)",
                                           "None")  # fmt: skip
             return prepare_policy_droid(self.pipe, request.frames[0], request.state, instruction=request.prompt,
-                                        chunk=request.chunk_size, seed=request.seed, guided=guided)  # fmt: skip
+                                        chunk=request.chunk_size, seed=request.seed, guided=guided,
+                                        spec=self.policy_droid)  # fmt: skip
         return prepare_action_call(self.pipe, self._condition(request), prompt=request.prompt,
                                    fps=float(request.adapter.preset.fps), seed=request.seed, guided=guided)  # fmt: skip
 
     def _sample(self, requests: list[WorldModelRequest]) -> list[BackendOutput]:
         """Denoise requests of one layout as one batch through :class:`ActionSampler`."""
-        from cosmos_robotics.world_models.cosmos3.policy_droid import PolicyDroidSpec
         from cosmos_robotics.world_models.cosmos3.sampler import decode_frames, same_layout
 
         first = requests[0]
@@ -336,7 +341,7 @@ class Cosmos3DiffusersBackend(WorldModel):
         policy = first.adapter.name == "droid_joint"
         out = self.sampler.denoise(
             layout, [sample for _, sample in prepared], first.num_inference_steps, first.guidance_scale,
-            guidance_interval=PolicyDroidSpec().guidance_interval if policy else None,
+            guidance_interval=self.policy_droid.guidance_interval if policy else None,
             on_denoise_start=lambda: (sync(), marks.setdefault("denoise_start", time.perf_counter())),
         )  # fmt: skip
         sync()
@@ -346,7 +351,7 @@ class Cosmos3DiffusersBackend(WorldModel):
         end = time.perf_counter()
         actions = None
         if out.action_latents is not None and first.mode is not ActionMode.FORWARD_DYNAMICS:
-            history = PolicyDroidSpec().history_rows if policy else 0
+            history = self.policy_droid.history_rows if policy else 0
             actions = out.action_latents[:, history:].float().cpu().numpy()
         timings = {"pipeline_s": end - start, "prepare_s": marks["denoise_start"] - start,
                    "denoise_s": denoised - marks["denoise_start"], "decode_s": end - denoised}  # fmt: skip

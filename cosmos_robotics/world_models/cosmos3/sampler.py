@@ -9,8 +9,8 @@ positions, rotary tables, the text pathway's K/V) is done once, and one step is 
 :mod:`acceleration`. Samples of a batch share the prompt and the layout; each keeps its own seed, so a batched
 call returns what the same requests return one by one (up to the batched matrix products' rounding).
 
-The preparation reuses the pipeline's own pieces (``tokenize_prompt``, ``prepare_latents``, the vision segment and
-its mRoPE helpers) and the scheduler is the pipeline's UniPC, stepped on the whole batch.
+The preparation reuses the pipeline's own pieces (``tokenize_prompt``, ``prepare_latents``, the text segment and the
+mRoPE position helpers) and the scheduler is the pipeline's UniPC, stepped on the whole batch.
 """
 
 from __future__ import annotations
