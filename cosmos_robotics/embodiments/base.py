@@ -95,6 +95,11 @@ class EmbodimentAdapter:
         """Whether decoded actions are relative to a start pose (pose deltas) rather than absolute."""
         return False
 
+    @property
+    def state_conditioned(self) -> bool:
+        """Whether the contract puts the robot state in the chunk as a clean conditioning row (Policy-DROID)."""
+        return False
+
     # -- validation -------------------------------------------------------------------------------------------
     def check_mode(self, mode: str) -> ActionMode:
         try:

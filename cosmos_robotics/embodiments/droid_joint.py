@@ -22,6 +22,10 @@ JOINT_LIMIT_TOLERANCE = 0.05
 
 @dataclass(frozen=True)
 class DroidJointAdapter(EmbodimentAdapter):
+    @property
+    def state_conditioned(self) -> bool:
+        return True  # row 0 = [q(7), 1 - gripper]
+
     def check_joints(self, joints, what: str) -> np.ndarray:
         """``[7]`` or ``[N, 7]`` joint angles within the Panda limits (+ tolerance); the error names joint, row, value."""
         joints = self.as_array(joints, what, None)

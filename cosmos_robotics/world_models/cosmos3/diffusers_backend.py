@@ -183,7 +183,7 @@ class Cosmos3DiffusersBackend(WorldModel):
             return str(exc)
         if ActionMode(mode) not in adapter.modes:
             return f"embodiment {adapter.name!r} does not offer {ActionMode(mode).value}"
-        if adapter.name == "droid_joint":
+        if adapter.state_conditioned:
             return None  # Policy-DROID: our own layout (policy_droid.py), not the pipeline's width table
         widths = _diffusers_action_widths()
         if adapter.domain_name not in widths:
@@ -256,7 +256,7 @@ class Cosmos3DiffusersBackend(WorldModel):
 
     def _generate(self, request: WorldModelRequest) -> BackendOutput:
         graphs = self.acceleration is not None and self.acceleration.config.cuda_graphs
-        if request.adapter.name == "droid_joint" or graphs:
+        if request.adapter.state_conditioned or graphs:
             return self._sample([request])[0]
         self._set_flow_shift(request.flow_shift)
         condition = self._condition(request)
@@ -321,7 +321,7 @@ class Cosmos3DiffusersBackend(WorldModel):
         from cosmos_robotics.world_models.cosmos3.sampler import prepare_action_call
 
         guided = request.guidance_scale != 1.0
-        if request.adapter.name == "droid_joint":
+        if request.adapter.state_conditioned:
             if request.state is None:
                 raise ActionContractError("droid_joint", "state", "[8] = [q(7), 1 - gripper] (adapter.encode_state)",
                                           "None")  # fmt: skip
@@ -345,7 +345,7 @@ class Cosmos3DiffusersBackend(WorldModel):
         if not all(same_layout(layout, other) for other, _ in prepared[1:]):
             raise UnsupportedModeError("generate_batch: these requests do not share one token layout")
         marks: dict[str, float] = {}
-        policy = first.adapter.name == "droid_joint"
+        policy = first.adapter.state_conditioned
         out = self.sampler.denoise(
             layout, [sample for _, sample in prepared], first.num_inference_steps, first.guidance_scale,
             guidance_interval=self.policy_droid.guidance_interval if policy else None,
