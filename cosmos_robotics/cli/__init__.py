@@ -39,6 +39,14 @@ def add_command(subparsers, name: str, summary: str, description: str, example: 
                                  formatter_class=HelpFormatter)
 
 
+def add_server_address(parser: argparse.ArgumentParser, port: int) -> None:
+    """``--host`` / ``--port`` / ``--allow-remote`` of every server command (loopback unless asked)."""
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (loopback unless --allow-remote)")
+    parser.add_argument("--port", type=int, default=port, help="TCP port")
+    parser.add_argument("--allow-remote", action="store_true",
+                        help="allow a non-loopback --host (the server has no authentication)")
+
+
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
     """Defaults after each option (not the empty ones: None, False, []); descriptions keep their line breaks."""
 

@@ -16,22 +16,36 @@ from cosmos_robotics.inputs import json_object, parse_json, read_array_file, rea
 
 
 def register(sub) -> None:
+    from cosmos_robotics.cli import add_command
+    from cosmos_robotics.embodiments import available_adapters
+
     parser = sub.add_parser("actions", help="encode robot data into model-space chunks, or decode them back")
     actions = parser.add_subparsers(dest="actions_command", required=True, metavar="ACTION")
 
-    enc = actions.add_parser("encode", help="robot data -> model-space [T, D]")
-    enc.add_argument("--embodiment", required=True)
+    enc = add_command(
+        actions, "encode", "robot data -> model-space [T, D]",
+        "Encodes a window of robot data (a LeRobot v3 episode's columns, or absolute poses + gripper) into the\n"
+        "exact model-space chunk the Cosmos 3 embodiment was trained on; values clamped by the normalization are\n"
+        "reported. The output file is what `fd --actions` and `actions decode` read.",
+        "cosmos-robotics actions encode --embodiment droid --lerobot datasets/cosmos3_cookbook/droid_lerobot_example "
+        "--out chunk.json")
+    enc.add_argument("--embodiment", required=True, help=f"action contract: {', '.join(available_adapters())} (or a Cosmos 3 domain name)")
     source = enc.add_mutually_exclusive_group(required=True)
     source.add_argument("--lerobot", type=Path, help="LeRobot v3 dataset directory")
     source.add_argument("--poses", type=Path, help='JSON {"poses": [T+1 x 4x4], "gripper": [T]} or .npy [T+1,4,4]')
-    enc.add_argument("--episode", type=int, default=0)
+    enc.add_argument("--episode", type=int, default=0, help="episode index in the --lerobot dataset")
     enc.add_argument("--start", type=int, default=0, help="first frame of the window")
     enc.add_argument("--length", type=int, help="actions in the window (default: the preset chunk size)")
     enc.add_argument("--out", type=Path, help=".json or .npy (default: JSON on stdout)")
     enc.set_defaults(func=run_encode)
 
-    dec = actions.add_parser("decode", help="one model-space chunk [T, D] -> absolute poses / joint targets + gripper")
-    dec.add_argument("--embodiment", required=True)
+    dec = add_command(
+        actions, "decode", "one model-space chunk [T, D] -> absolute poses / joint targets + gripper",
+        "Decodes a model-space chunk back into what a robot executes: absolute poses from --initial-pose (the\n"
+        "identity when not given: then the poses are relative to where the chunk starts) or absolute joint\n"
+        "targets, plus the gripper in the robot's convention.",
+        "cosmos-robotics actions decode --embodiment droid chunk.json --plot chunk.png --out command.json")
+    dec.add_argument("--embodiment", required=True, help=f"action contract: {', '.join(available_adapters())} (or a Cosmos 3 domain name)")
     dec.add_argument("file", type=Path, help='.npy, or JSON [[...]] / {"actions": [[...]]}; T <= the preset chunk')
     dec.add_argument("--initial-pose", type=Path, help='JSON 4x4 / {"pose": 4x4} or .npy start pose (default identity)')
     dec.add_argument("--out", type=Path, help="JSON output (default: stdout)")

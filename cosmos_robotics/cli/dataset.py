@@ -23,7 +23,13 @@ SHEET_POSITIONS = (0.0, 0.5, 1.0)  # fraction of the episode
 
 def register(sub) -> None:
     ds = sub.add_parser("dataset", help="LeRobot v3 datasets").add_subparsers(dest="dataset_command", required=True)
-    inspect = ds.add_parser("inspect", help="features, episodes, success rate, contact sheet")
+    from cosmos_robotics.cli import add_command
+
+    inspect = add_command(
+        ds, "inspect", "features, episodes, success rate, contact sheet",
+        "Summarises a LeRobot v3 dataset (features with shapes, episodes, frames, success rate, provenance) as it\n"
+        "loads in LeRobot, and optionally writes a contact sheet of frames per camera.",
+        "cosmos-robotics dataset inspect data/sim --sheet sheet.png")
     inspect.add_argument("root", type=Path, help="dataset directory")
     inspect.add_argument("--sheet", type=Path, help="write a contact-sheet PNG of frames here")
     inspect.set_defaults(func=inspect_dataset)

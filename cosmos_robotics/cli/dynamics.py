@@ -41,17 +41,33 @@ class Inputs:
 
 
 def register(subparsers) -> None:
-    for name, handler, summary in (
-        ("fd", _run_fd, "forward dynamics: a frame and model-space actions -> predicted video"),
-        ("id", _run_id, "inverse dynamics: a video -> model-space and robot-space actions"),
+    from cosmos_robotics.cli import add_command
+    from cosmos_robotics.embodiments import available_adapters
+    from cosmos_robotics.world_models.factory import available_backends
+
+    for name, handler, summary, example in (
+        ("fd", _run_fd, "forward dynamics: a frame and model-space actions -> predicted video",
+         "cosmos-robotics fd --backend diffusers --checkpoint /tmp/tiny --embodiment av --fixture "
+         "--num-inference-steps 2 --out out/fd"),
+        ("id", _run_id, "inverse dynamics: a video -> model-space and robot-space actions",
+         "cosmos-robotics id --backend diffusers --checkpoint /tmp/tiny --embodiment av --video out/fd/video.mp4 "
+         "--num-inference-steps 2 --out out/id"),
     ):
-        parser = subparsers.add_parser(name, help=summary, description=summary)
-        parser.add_argument("--embodiment", required=True, help="av, droid, umi (or a Cosmos 3 domain name)")
-        parser.add_argument("--backend", default="diffusers", help="world-model backend (default: diffusers)")
-        parser.add_argument("--checkpoint", help="model id or local directory (default: the backend's)")
+        parser = add_command(
+            subparsers, name, summary,
+            f"{summary[0].upper()}{summary[1:]}, through any backend. Writes video.mp4 (FD), actions.json (model\n"
+            "space and robot space through the embodiment adapter) and trajectory.png under --out. --fixture runs\n"
+            "on the cookbook sample data of a repository clone. The embedded backend is the DROID simulator task\n"
+            "only: use `cosmos-robotics rollout` for it (it needs the robot state a video does not carry).",
+            example)
+        parser.add_argument("--embodiment", required=True, help=f"action contract: {', '.join(available_adapters())} (or a Cosmos 3 domain name)")
+        parser.add_argument("--backend", default="diffusers", choices=available_backends(), help="world-model backend")
+        parser.add_argument("--checkpoint", help="model id, local directory or server URL (default: the backend's)")
         parser.add_argument("--device", help="e.g. cuda, cuda:1, cpu (default: CUDA when available)")
-        parser.add_argument("--steps", type=_positive_int, help="denoising steps (default: the embodiment preset)")
-        parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--num-inference-steps", type=_positive_int,
+                            help="denoising steps (default: the embodiment preset; the tiny checkpoint on a CPU "
+                                 "wants 2-4)")
+        parser.add_argument("--seed", type=int, default=0, help="sampling seed (chunk k of a rollout uses seed + k)")
         parser.add_argument("--prompt", help="text prompt (default: the embodiment preset)")
         parser.add_argument("--video", type=Path, help="input video (FD: its first frame is the condition)")
         if name == "fd":
@@ -183,8 +199,8 @@ def _model(args):
 
 def _call_options(args) -> dict:
     options = {"seed": args.seed}
-    if args.steps is not None:
-        options["num_inference_steps"] = args.steps
+    if args.num_inference_steps is not None:
+        options["num_inference_steps"] = args.num_inference_steps
     if args.prompt is not None:
         options["prompt"] = args.prompt
     return options

@@ -33,15 +33,20 @@ def _option(text: str) -> tuple[str, object]:
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("serve", help="serve a world model over HTTP (vLLM-Omni /v1/videos API)",
-                                   description=__doc__)
-    parser.add_argument("--backend", required=True, help="backend name (see world_models.factory)")
+    from cosmos_robotics.cli import add_command, add_server_address
+    from cosmos_robotics.world_models.factory import available_backends
+
+    parser = add_command(
+        subparsers, "serve", "serve a world model over HTTP (vLLM-Omni /v1/videos API)",
+        "Puts any world-model backend behind the vLLM-Omni-compatible /v1/videos API (+ /v1/models, /health), so\n"
+        "the remote clients (--backend vllm-omni) and other tools can call it. Binds 127.0.0.1 unless\n"
+        "--allow-remote; oversized requests get 413, a full queue 429, bad input 4xx with a JSON error.",
+        "cosmos-robotics serve --backend embedded --port 8000")
+    parser.add_argument("--backend", required=True, choices=available_backends(), help="world-model backend")
     parser.add_argument("--checkpoint", default=None, help="checkpoint directory or hub id for the backend")
     parser.add_argument("--opt", type=_option, action="append", default=[], metavar="KEY=VALUE",
-                        help="extra backend option (JSON value or string); repeatable")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--allow-remote", action="store_true", help="allow binding a non-loopback host")
+                        help="backend option, e.g. --opt device=cuda (repeatable; values parsed as JSON)")
+    add_server_address(parser, 8000)
     parser.add_argument("--queue-size", type=int, default=8, help="jobs waiting beyond this get HTTP 429")
     parser.add_argument("--max-body-mb", type=float, default=64.0, help="larger request bodies get HTTP 413")
     parser.add_argument("--allowed-local-media-path", type=Path, default=None,

@@ -1,5 +1,5 @@
-"""``cosmos-robotics serve-policy``: any policy behind an OpenPI-compatible websocket server, in the
-Cosmos3-Nano-Policy-DROID format (``cosmos_robotics.serving.openpi_server``)."""
+"""cosmos-robotics serve-policy: any policy behind an OpenPI-compatible websocket server, in the
+Cosmos3-Nano-Policy-DROID format (cosmos_robotics.serving.openpi_server)."""
 
 from __future__ import annotations
 
@@ -10,20 +10,23 @@ from cosmos_robotics.errors import ServeConfigError
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "serve-policy", help="serve a policy over the OpenPI websocket protocol (Policy-DROID [32, 8] joint targets)",
-        description=__doc__,
-        epilog="example: cosmos-robotics serve-policy --policy embedded --port 8000  "
-               "(then: openpi_client.websocket_client_policy.WebsocketClientPolicy('127.0.0.1', 8000))")
+    from cosmos_robotics.cli import add_command, add_server_address
+
+    parser = add_command(
+        subparsers, "serve-policy",
+        "serve a policy over the OpenPI websocket protocol (Policy-DROID [32, 8] joint targets)",
+        "Serves any policy spec over openpi's websocket protocol (msgpack arrays, metadata on connect, /healthz,\n"
+        "a reset endpoint, session ids) in the Cosmos3-Nano-Policy-DROID format: three camera views or one\n"
+        "540x640 composed view + joint and gripper positions in, [32, 8] absolute joint targets out.\n"
+        "Then: openpi_client.websocket_client_policy.WebsocketClientPolicy('127.0.0.1', 8000).",
+        "cosmos-robotics serve-policy --policy embedded --port 8000")
     parser.add_argument("--policy", required=True,
                         help="policy spec: embedded, expert..., lerobot:path=DIR, openpi:url=... (a proxy)")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--allow-remote", action="store_true", help="allow binding a non-loopback host")
+    add_server_address(parser, 8000)
     parser.add_argument("--max-message-mb", type=float, default=16.0, help="larger frames close that connection")
     parser.add_argument("--max-sessions", type=int, default=8, help="policy objects alive at once (LRU beyond)")
     parser.add_argument("--image-size", type=int, nargs=2, default=(128, 128), metavar=("H", "W"),
-                        help="camera size the policy expects; incoming views are resized to it (default 128 128)")
+                        help="camera size the policy expects; incoming views are resized to it")
     parser.set_defaults(func=run)
 
 

@@ -191,7 +191,7 @@ def test_cli_fd_fixture_writes_video_actions_and_plot(tiny_checkpoint_dir, tmp_p
 
     out = tmp_path / "fd"
     code = main(["fd", "--embodiment", "umi", "--fixture", "--backend", "diffusers", "--checkpoint",
-                 str(tiny_checkpoint_dir), "--device", "cpu", "--steps", "1", "--seed", "0", "--out", str(out)])
+                 str(tiny_checkpoint_dir), "--device", "cpu", "--num-inference-steps", "1", "--seed", "0", "--out", str(out)])
     assert code == 0
     umi_actions = _actions("umi", 32)  # the fixture: two 16-step chunks
     video = read_video(out / "video.mp4")

@@ -303,7 +303,7 @@ def main() -> None:
     case("id_missing_video", "id", "--embodiment", "av", "--video", "{tmp}/none.mp4", "--out", "{tmp}/o")
     case("id_no_video", "id", "--embodiment", "av", "--out", "{tmp}/o")
     case("id_policy_only_embodiment", "id", "--embodiment", "droid_joint", "--video", long_static, "--out", "{tmp}/o")
-    case("id_steps_zero", "id", "--embodiment", "av", "--video", long_static, "--out", "{tmp}/o", "--steps", "0")
+    case("id_steps_zero", "id", "--embodiment", "av", "--video", long_static, "--out", "{tmp}/o", "--num-inference-steps", "0")
     for name in ("invalid_utf8", "deep_100k", "huge_int", "ragged", "strings", "npy_object", "npy_huge_header",
                  "nan", "dict_actions", "one_dim"):
         case(f"fd_actions_{name}", "fd", "--embodiment", "droid", "--image", small_png, "--actions", bad_arrays[name],
@@ -328,7 +328,7 @@ def main() -> None:
          small_png)
     for steps in ("0", "-3", "abc", "1e9"):
         case(f"fd_steps_{steps}", "fd", "--embodiment", "av", "--image", small_png, "--actions", fd_ok_actions,
-             "--out", "{tmp}/o", "--steps", steps)
+             "--out", "{tmp}/o", "--num-inference-steps", steps)
     case("fd_seed_not_int", "fd", "--embodiment", "av", "--image", small_png, "--actions", fd_ok_actions,
          "--out", "{tmp}/o", "--seed", "1.5")
     case("fd_no_out", "fd", "--embodiment", "av", "--image", small_png, "--actions", fd_ok_actions)
