@@ -71,6 +71,7 @@ class Bridge:
 
     def __init__(self, transport: Transport, config: BridgeConfig, predictor: Predictor | None = None):
         self.transport, self.config, self.predictor = transport, config, predictor
+        m.typestore()
         self.stats = BridgeStats()
         self.stopped = threading.Event()
         self.task = config.instruction

@@ -52,6 +52,7 @@ class RobotEmulator:
         if control not in CONTROLS:
             raise ValueError(f"control must be one of {sorted(CONTROLS)}, got {control!r}")
         self.transport, self.config, self.control = transport, config, control
+        m.typestore()
         self.env = SimChunkEnv(chunk_size=1, action_type=control, image_size=(image_size, image_size),
                                episode_length=episode_length or config.episode_length)
         self.fps = float(self.env.metadata["render_fps"])

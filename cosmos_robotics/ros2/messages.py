@@ -42,6 +42,7 @@ CHANNELS = {"rgb8": 3, "bgr8": 3, "mono8": 1}
 
 @cache
 def typestore():
+    """Built once per process (~1 s): the bridge and the emulator build it at start, not on the first message."""
     return get_typestore(Stores.ROS2_JAZZY)
 
 
@@ -125,7 +126,7 @@ def image_array(msg) -> np.ndarray:
 # -- robot state ---------------------------------------------------------------------------------------------
 def joint_state(names: list[str], positions: np.ndarray, ns: int, frame_id: str = ""):
     return _t(JOINT_STATE)(header=header(ns, frame_id), name=list(names),
-                           position=np.asarray(positions, np.float64), velocity=np.zeros(0), effort=np.zeros(0))
+                           position=np.ascontiguousarray(positions, np.float64), velocity=np.zeros(0), effort=np.zeros(0))
 
 
 def joint_positions(msg, names: list[str]) -> np.ndarray:

@@ -85,3 +85,40 @@ def run_emulator(config: BridgeConfig, control: str = "poses", synchronous: bool
 
 def write_json(path: str | Path, payload: dict) -> None:
     Path(path).write_text(json.dumps(payload, indent=2) + "\n")
+
+
+def only_loopback() -> bool:
+    """True inside a network namespace whose only interface is ``lo`` (``unshare -n``): DDS discovery traffic
+    then cannot leave the machine. Tests and benchmarks that start DDS refuse to run otherwise."""
+    import socket
+
+    return [name for _, name in socket.if_nameindex()] == ["lo"]  # this namespace's links (sysfs may be the host's)
+
+
+class EmulatorProcess:
+    """``cosmos-robotics ros emulate`` as a child process (a separate ROS 2 participant), stopped on exit."""
+
+    def __init__(self, *args: str, log: str | Path | None = None):
+        self.args, self.log = args, log
+
+    def __enter__(self) -> EmulatorProcess:
+        import subprocess
+        import sys
+
+        out = open(self.log, "w") if self.log else subprocess.DEVNULL  # noqa: SIM115 (closed in __exit__)
+        self._out = out
+        self.process = subprocess.Popen([sys.executable, "-m", "cosmos_robotics.cli", "ros", "emulate", *self.args],
+                                        stdout=out, stderr=subprocess.STDOUT)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import subprocess
+
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        if self._out is not None and hasattr(self._out, "close"):
+            self._out.close()
