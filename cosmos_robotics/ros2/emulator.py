@@ -116,6 +116,7 @@ class RobotEmulator:
         with self._lock:
             if self._reset_to is not None:
                 self._apply_reset()
+                now = max(now, now_ns())  # the reset took time: its state depicts the moment it is ready
             self._publish_state(now)
             target = self._due(now)
             if self.step >= self.env.episode_length or target is None:
