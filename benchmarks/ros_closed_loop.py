@@ -7,6 +7,8 @@ sync, codec). Run inside a private network namespace with only loopback (the scr
 
     unshare -n bash -c 'ip link set lo up; ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST PYTHONPATH=$PWD \
         HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/ros_closed_loop.py --seeds 20'
+
+The emulator reads the episode length from the parameter file written beside the result.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 from cosmos_robotics.envs import SimChunkEnv
 from cosmos_robotics.policies import make_policy
 from cosmos_robotics.rollout.runner import run_episodes
-from cosmos_robotics.ros2.config import BridgeConfig
+from cosmos_robotics.ros2.config import BridgeConfig, save_config
 from cosmos_robotics.ros2.nodes import EmulatorProcess, only_loopback, run_bridge
 
 RESULT = Path(__file__).parent / "results" / "ros_closed_loop.json"
@@ -50,11 +52,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--policy", default="embedded")
-    parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--steps", type=int, default=130, help="episode length (embedded_eval.py uses 130)")
+    parser.add_argument("--seed-base", type=int, default=1_500_000, help="first seed (embedded_eval.py's policy seeds)")
     args = parser.parse_args()
     if not only_loopback():
         raise SystemExit("refusing to start DDS outside a loopback-only network namespace (see the docstring)")
-    seeds = list(range(args.seeds))
+    seeds = list(range(args.seed_base, args.seed_base + args.seeds))
 
     start = time.perf_counter()
     direct = [e.is_success for e in run_episodes(SimChunkEnv(episode_length=args.steps),
@@ -64,7 +67,8 @@ def main() -> None:
 
     config = replace(BridgeConfig(), policy=args.policy, episode_length=args.steps)
     start = time.perf_counter()
-    with EmulatorProcess("--synchronous", log="/tmp/ros_closed_loop_emulator.log"):
+    params = save_config(config, RESULT.with_suffix(".params.yaml"))
+    with EmulatorProcess("--synchronous", "--config", str(params), log="/tmp/ros_closed_loop_emulator.log"):
         ros = run_bridge(config, seeds)
     ros_s = time.perf_counter() - start
 

@@ -96,7 +96,7 @@ class Bridge:
         self._send_servo = (transport.publisher(topics.servo_pose, m.POSE_STAMPED, config.command_qos)
                             if topics.servo_pose else None)
         video_type = m.COMPRESSED_IMAGE if config.predicted_compressed else m.IMAGE
-        self._send_video = transport.publisher(topics.predicted_video, video_type, config.sensor_qos)
+        self._send_video = transport.publisher(topics.predicted_video, video_type, config.video_qos)
         self._send_reset = transport.publisher(topics.reset, m.STRING, config.command_qos) if topics.reset else None
         self._streaming: threading.Thread | None = None
 
@@ -283,6 +283,7 @@ def world_model_predictor(world_model, embodiment: str = "droid") -> Predictor:
         views = {k.removeprefix("observation.images."): v for k, v in observation.items()
                  if k.startswith("observation.images.")}
         frame = world_model.compose_frame(embodiment, views)
-        return world_model.forward_dynamics(frame, chunk.model_actions, embodiment=embodiment).frames
+        return world_model.forward_dynamics(frame, chunk.model_actions, embodiment=embodiment,
+                                            state=observation.get("observation.state")).frames
 
     return predict

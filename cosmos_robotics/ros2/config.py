@@ -53,6 +53,8 @@ class BridgeConfig:
     predicted_compressed: bool = False
     command_qos: Qos = COMMANDS
     sensor_qos: Qos = SENSORS
+    # A prediction is a burst of T + 1 frames at once: best effort with a small queue drops most of it.
+    video_qos: Qos = Qos("reliable", 34)
     fps: float = 15.0
     sync_tolerance_s: float = 0.02  # all views + joint state + ee pose within this of each other
     max_observation_age_s: float = 0.25  # older observations are stale: the step waits for a fresh one
@@ -87,7 +89,7 @@ def _build(cls, values: dict[str, Any], where: str):
     for key, value in values.items():
         if key == "topics":
             value = _build(Topics, value, f"{where}.topics")
-        elif key in ("command_qos", "sensor_qos"):
+        elif key in ("command_qos", "sensor_qos", "video_qos"):
             value = _build(Qos, value, f"{where}.{key}")
         elif key == "joint_names":
             value = tuple(value)
@@ -112,3 +114,15 @@ def load_config(path: str | Path, node: str = BRIDGE_NODE) -> BridgeConfig:
     if node in data:
         data = data[node].get("ros__parameters", {})
     return config_from_dict(data)
+
+
+def save_config(config: BridgeConfig, path: str | Path, node: str = BRIDGE_NODE) -> Path:
+    """The config as a ROS parameter file (what ``load_config`` and the launch file read)."""
+    import json
+
+    import yaml
+
+    path = Path(path)
+    plain = json.loads(json.dumps(config.to_dict()))  # tuples -> lists
+    path.write_text(yaml.safe_dump({node: {"ros__parameters": plain}}, sort_keys=False))
+    return path
