@@ -59,6 +59,7 @@ class BridgeConfig:
     sync_tolerance_s: float = 0.02  # all views + joint state + ee pose within this of each other
     max_observation_age_s: float = 0.25  # older observations are stale: the step waits for a fresh one
     observation_timeout_s: float = 5.0
+    startup_timeout_s: float = 60.0  # how long to wait for the robot's first message (a process starting up)
     episode_length: int = 100
     instruction: str = ""  # default task until one arrives on topics.instruction
     record: str = ""  # "" = off, else a bag directory (rosbag2, MCAP storage)

@@ -17,8 +17,12 @@ import gymnasium as gym
 import numpy as np
 
 from cosmos_robotics.envs.chunks import StepTiming
+from cosmos_robotics.errors import RosBridgeError
 from cosmos_robotics.policies.base import ActionChunk
 from cosmos_robotics.ros2.bridge import Bridge, SyncedObservation
+
+RESET_ATTEMPTS = 5
+RESET_ACK_S = 2.0
 
 
 class RosChunkEnv(gym.Env):
@@ -40,12 +44,24 @@ class RosChunkEnv(gym.Env):
         bridge = self.bridge
         since = 0
         if bridge.config.topics.reset and seed is not None:
-            sent = bridge.request_reset(seed)
-            since = bridge.wait_status(lambda s: s.seed == seed and s.step == 0 and s.stamp_ns >= sent,
-                                       bridge.config.observation_timeout_s).stamp_ns - 1
+            since = self._reset_robot(seed)
         self._last = bridge.wait_observation(newer_than_ns=since)
         self._steps = 0
         return self._last.observation, {"task": bridge.task, "executed_steps": 0, "stamp_ns": self._last.stamp_ns}
+
+    def _reset_robot(self, seed: int) -> int:
+        """Reset the emulator and return the time its new episode starts. The request is repeated until
+        acknowledged: a message sent before the emulator's subscription is matched is lost (volatile QoS)."""
+        bridge = self.bridge
+        bridge.wait_status(lambda s: True, bridge.config.startup_timeout_s)  # the robot is up
+        for _ in range(RESET_ATTEMPTS):
+            sent = bridge.request_reset(seed)
+            try:
+                return bridge.wait_status(lambda s, t=sent: s.seed == seed and s.step == 0 and s.stamp_ns >= t,
+                                          RESET_ACK_S).stamp_ns - 1
+            except RosBridgeError:
+                continue
+        raise RosBridgeError(f"the robot did not acknowledge a reset to seed {seed} in {RESET_ATTEMPTS} attempts")
 
     def step(self, action: ActionChunk):
         start = time.perf_counter()

@@ -162,3 +162,16 @@ def test_emulator_executes_joint_trajectory_points_at_their_times():
         ActionChunk("droid", 15.0, np.zeros(1), poses=np.eye(4)[None]), "ee", "gripper", "base_link")))
     assert emulator.refused == 1  # a pose chunk at a joint-controlled arm
     emulator.close()
+
+
+def test_compressed_camera_transport_end_to_end():
+    bus = InMemoryBus()
+    config = replace(CFG, image_transport="compressed")
+    emulator = RobotEmulator(bus, config, control="poses", image_size=64, synchronous=True)
+    bridge = Bridge(bus, config)
+    emulator.tick(now_ns())
+    obs = bridge.wait_observation(timeout_s=1.0)
+    raw = emulator._obs["observation.images.exterior_1"].astype(int)
+    got = obs.observation["observation.images.exterior_1"].astype(int)
+    assert got.shape == (64, 64, 3) and np.abs(got - raw).mean() < 4  # JPEG at quality 90
+    emulator.close()
