@@ -54,21 +54,32 @@ def main() -> None:
     parser.add_argument("--policy", default="embedded")
     parser.add_argument("--steps", type=int, default=130, help="episode length (embedded_eval.py uses 130)")
     parser.add_argument("--seed-base", type=int, default=1_500_000, help="first seed (embedded_eval.py's policy seeds)")
+    parser.add_argument("--realtime", action="store_true",
+                        help="emulator in real time: the policy's compute time passes for the robot (it holds); "
+                             "the direct outcomes are taken from the synchronous run's JSON (same seeds)")
     args = parser.parse_args()
     if not only_loopback():
         raise SystemExit("refusing to start DDS outside a loopback-only network namespace (see the docstring)")
     seeds = list(range(args.seed_base, args.seed_base + args.seeds))
 
-    start = time.perf_counter()
-    direct = [e.is_success for e in run_episodes(SimChunkEnv(episode_length=args.steps),
-                                                  make_policy(args.policy), seeds, desc="direct",
-                                                  keep_observations=False)]
-    direct_s = time.perf_counter() - start
+    out = RESULT.with_name("ros_closed_loop_realtime.json") if args.realtime else RESULT
+    if args.realtime:
+        synchronous = json.loads(RESULT.read_text())
+        if synchronous["seeds"] != seeds or synchronous["steps"] != args.steps:
+            raise SystemExit(f"run without --realtime first for these seeds and steps ({RESULT} differs)")
+        direct, direct_s = synchronous["direct"]["success"], synchronous["direct"]["wall_s"]
+    else:
+        start = time.perf_counter()
+        direct = [e.is_success for e in run_episodes(SimChunkEnv(episode_length=args.steps),
+                                                      make_policy(args.policy), seeds, desc="direct",
+                                                      keep_observations=False)]
+        direct_s = time.perf_counter() - start
 
     config = replace(BridgeConfig(), policy=args.policy, episode_length=args.steps)
     start = time.perf_counter()
     params = save_config(config, RESULT.with_suffix(".params.yaml"))
-    with EmulatorProcess("--synchronous", "--config", str(params), log="/tmp/ros_closed_loop_emulator.log"):
+    mode = () if args.realtime else ("--synchronous",)
+    with EmulatorProcess(*mode, "--config", str(params), log="/tmp/ros_closed_loop_emulator.log"):
         ros = run_bridge(config, seeds)
     ros_s = time.perf_counter() - start
 
@@ -81,10 +92,11 @@ def main() -> None:
                  "wall_s": ros_s, "steps": ros.steps, "bridge_stats": ros.stats,
                  "latency_ms_p50_with_policy": sorted(ros.latency_ms)[len(ros.latency_ms) // 2]},
         "same_outcome_seeds": agree,
-        "transport": "rclpy 7.1.6 (ros-jazzy wheels), rmw_fastrtps_cpp, loopback-only namespace; emulator synchronous",
+        "transport": "rclpy 7.1.6 (ros-jazzy wheels), rmw_fastrtps_cpp, loopback-only namespace",
+        "emulator": "real time" if args.realtime else "synchronous",
         "machine": machine(),
     }
-    RESULT.write_text(json.dumps(result, indent=2) + "\n")
+    out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps({k: result[k] for k in ("policy", "same_outcome_seeds")} |
                      {"direct": result["direct"]["rate"], "ros2": result["ros2"]["rate"]}))
 

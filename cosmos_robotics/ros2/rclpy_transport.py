@@ -14,7 +14,7 @@ import sys
 import threading
 from collections.abc import Callable
 
-from cosmos_robotics.errors import RosBridgeError
+from cosmos_robotics.errors import CosmosRoboticsError, RosBridgeError
 from cosmos_robotics.ros2.transport import Callback, Qos
 
 
@@ -47,6 +47,7 @@ class RclpyTransport:
         from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 
         self._rclpy = rclpy
+        self.rejected = 0
         self._profile = lambda q: QoSProfile(
             history=HistoryPolicy.KEEP_LAST, depth=q.depth,
             reliability=ReliabilityPolicy.RELIABLE if q.reliability == "reliable" else ReliabilityPolicy.BEST_EFFORT)
@@ -73,7 +74,15 @@ class RclpyTransport:
         return pub.publish  # accepts serialized bytes
 
     def subscribe(self, topic: str, msgtype: str, qos: Qos, callback: Callback) -> None:
-        self.node.create_subscription(message_class(msgtype), topic, callback, self._profile(qos), raw=True)
+        def guarded(data: bytes) -> None:
+            """A bad message from another node must not stop the spin thread: it is logged and counted."""
+            try:
+                callback(data)
+            except (CosmosRoboticsError, ValueError, KeyError) as exc:
+                self.rejected += 1
+                self.node.get_logger().warning(f"{topic}: message rejected: {exc}")
+
+        self.node.create_subscription(message_class(msgtype), topic, guarded, self._profile(qos), raw=True)
 
     def subscriber_count(self, topic: str) -> int:
         return self.node.count_subscribers(topic)

@@ -116,6 +116,11 @@ def test_joint_chunks_reach_the_arm_and_the_stop_halts_it(tmp_path):
         try:
             obs = bridge.wait_observation()
             policy = JointRamp()
+            bad = m.joint_trajectory(policy.select_action_chunk(obs.observation), [f"j{i}" for i in range(7)], "g", "")
+            wait_for(lambda: spy.transport.subscriber_count(t.joint_trajectory) >= 2, 5.0, "the emulator")
+            spy.transport.publisher(t.joint_trajectory, m.JOINT_TRAJECTORY, COMMANDS)(m.serialize(bad))
+            wait_for(lambda: spy.got[t.joint_trajectory], 5.0, "the foreign trajectory")
+            del spy.got[t.joint_trajectory][:]  # the emulator rejects it (wrong joints) and keeps running
             sent = bridge.send_chunk(policy.select_action_chunk(obs.observation))
             wait_for(lambda: spy.got[t.joint_trajectory], 5.0, "the trajectory")
             (received, msg), = spy.got[t.joint_trajectory]
