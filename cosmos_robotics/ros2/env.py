@@ -34,7 +34,6 @@ class RosChunkEnv(gym.Env):
         self.bridge = bridge
         self.episode_length = bridge.config.episode_length
         self.fps = bridge.config.fps
-        self.task = bridge.task
         self._last: SyncedObservation | None = None
         self._steps = 0
         self.latencies_s: list[float] = []  # observation complete -> command sent, policy time included
