@@ -9,11 +9,12 @@ OUT ?= outputs/demo
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml plugins/lerobot_env_cosmos_robotics/pyproject.toml
 	@py=$$(bash .ci/find-python312) || exit 1; \
 	  [ -x $(VENV)/bin/python ] || "$$py" -m venv $(VENV); \
 	  $(VENV)/bin/python -m pip install -q --upgrade pip && \
-	  $(VENV)/bin/python -m pip install -q -e '.[dev]' && touch $(STAMP)
+	  $(VENV)/bin/python -m pip install -q -e '.[dev]' && \
+	  $(VENV)/bin/python -m pip install -q -e plugins/lerobot_env_cosmos_robotics && touch $(STAMP)
 
 demo: $(STAMP)
 	HF_HUB_OFFLINE=1 $(VENV)/bin/cosmos-robotics demo --out $(OUT)
@@ -25,14 +26,14 @@ test: lint
 	HF_HUB_OFFLINE=1 $(VENV)/bin/python -m pytest -q
 
 clean:
-	rm -rf $(VENV) outputs .pytest_cache
+	rm -rf $(VENV) .venv-openpi outputs .pytest_cache
 
 # --- ROS 2 bridge (issue 11) -------------------------------------------------------------------------------
 # Installs the ros2 extra, runs the tests that start DDS inside a private network namespace whose only interface
 # is loopback (discovery traffic cannot leave the machine), and builds ros2_ws with colcon from PyPI (own venv).
 ROS2_STAMP := $(VENV)/.ros2-installed
 COLCON_VENV := .venv-colcon
-ROS2_TESTS := tests/ros2/test_dds.py tests/ros2/test_recording.py
+ROS2_TESTS := tests/ros2
 
 .PHONY: test-ros2
 

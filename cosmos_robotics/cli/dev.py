@@ -7,14 +7,19 @@ from pathlib import Path
 
 
 def register(subparsers) -> None:
+    from cosmos_robotics.cli import add_command
+
     dev = subparsers.add_parser("dev", help="developer tools (tiny checkpoints for tests and smoke runs)")
     commands = dev.add_subparsers(dest="dev_command", required=True, metavar="DEV_COMMAND")
-    tiny = commands.add_parser(
-        "tiny-checkpoint",
-        help="write a tiny random-weight Cosmos 3 diffusers checkpoint (offline; loads like nvidia/Cosmos3-Nano)",
-    )
-    tiny.add_argument("directory", type=Path)
-    tiny.add_argument("--seed", type=int, default=0)
+    tiny = add_command(
+        commands, "tiny-checkpoint", "write a tiny random-weight Cosmos 3 diffusers checkpoint",
+        "Writes a complete Cosmos 3 diffusers checkpoint with tiny random weights, built offline: it loads like\n"
+        "nvidia/Cosmos3-Nano (same classes, configs, tokenizer files), so the real loading code can be tried on\n"
+        "any machine. Its outputs are noise: use it to test plumbing, not quality.",
+        "cosmos-robotics dev tiny-checkpoint /tmp/tiny && cosmos-robotics fd --backend diffusers "
+        "--checkpoint /tmp/tiny --embodiment av --fixture --steps 2 --out /tmp/fd")
+    tiny.add_argument("directory", type=Path, help="where to write the checkpoint")
+    tiny.add_argument("--seed", type=int, default=0, help="seed of the random weights")
     tiny.set_defaults(func=_tiny_checkpoint)
 
 

@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from cosmos_robotics.embodiments import get_adapter
 from cosmos_robotics.errors import ActionContractError, DatasetFormatError
+from cosmos_robotics.inputs import read_array_file
 
 COOKBOOK = Path(__file__).resolve().parents[2] / "datasets" / "cosmos3_cookbook"
 DROID_EXAMPLE = COOKBOOK / "droid_lerobot_example"
@@ -49,7 +50,7 @@ def register(subparsers) -> None:
         parser.add_argument("--backend", default="diffusers", help="world-model backend (default: diffusers)")
         parser.add_argument("--checkpoint", help="model id or local directory (default: the backend's)")
         parser.add_argument("--device", help="e.g. cuda, cuda:1, cpu (default: CUDA when available)")
-        parser.add_argument("--steps", type=int, help="denoising steps (default: the embodiment preset)")
+        parser.add_argument("--steps", type=_positive_int, help="denoising steps (default: the embodiment preset)")
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--prompt", help="text prompt (default: the embodiment preset)")
         parser.add_argument("--video", type=Path, help="input video (FD: its first frame is the condition)")
@@ -62,14 +63,25 @@ def register(subparsers) -> None:
 
 
 # -- inputs -----------------------------------------------------------------------------------------------------
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 10_000:
+        raise argparse.ArgumentTypeError(f"expected an integer in 1..10000, got {text!r}")
+    return value
+
+
+def _check_out(out: Path) -> None:
+    """Fail before loading a model, not after generating: ``--out`` must be a directory we can create."""
+    if out.exists() and not out.is_dir():
+        raise DatasetFormatError(f"--out {out}: expected a directory (or a new path), found a file")
+
+
 def _read_actions(path: Path) -> np.ndarray:
-    if not path.is_file():
-        raise DatasetFormatError(f"actions file {path} does not exist")
-    if path.suffix == ".npy":
-        return np.load(path)
-    if path.suffix == ".json":
-        return np.asarray(json.loads(path.read_text()), dtype=np.float64)
-    raise DatasetFormatError(f"actions file {path}: expected .json or .npy, got {path.suffix!r}")
+    """Model-space ``[T, D]``: ``.npy``, or JSON ``[[...]]`` / ``{"actions": [[...]]}`` (checked by the input layer)."""
+    return read_array_file(path, "actions", key="actions", shape=(None, None))
 
 
 def _droid_fixture(adapter, num_frames: int, num_actions: int) -> Inputs:
@@ -113,6 +125,7 @@ def _fixture(adapter, mode: str) -> Inputs:
 def _inputs(args, adapter, mode: str) -> Inputs:
     from cosmos_robotics.media import read_image, read_video
 
+    _check_out(args.out)
     if args.fixture:
         return _fixture(adapter, mode)
     if mode == "fd":
@@ -131,7 +144,7 @@ def _write_outputs(out: Path, adapter, mode: str, frames, actions, inputs: Input
     from cosmos_robotics.viz import plot_trajectories
 
     out.mkdir(parents=True, exist_ok=True)
-    command = adapter.decode(actions, inputs.initial_pose)
+    command = adapter.decode_rollout(actions, inputs.initial_pose)
     if frames is not None:
         write_video(frames, out / "video.mp4", fps=adapter.preset.fps)
     record = {
@@ -168,6 +181,7 @@ def _call_options(args) -> dict:
 
 def _run_fd(args: argparse.Namespace) -> int:
     adapter = get_adapter(args.embodiment)
+    adapter.check_mode("forward_dynamics")
     inputs = _inputs(args, adapter, "fd")
     actions = adapter.validate_model_actions(inputs.actions)
     model = _model(args)
@@ -181,6 +195,7 @@ def _run_fd(args: argparse.Namespace) -> int:
 def _run_id(args: argparse.Namespace) -> int:
     """Windows of ``chunk + 1`` frames, each starting on the previous window's last frame; actions concatenated."""
     adapter = get_adapter(args.embodiment)
+    adapter.check_mode("inverse_dynamics")
     inputs = _inputs(args, adapter, "id")
     chunk = adapter.preset.chunk_size
     windows = (len(inputs.frames) - 1) // chunk

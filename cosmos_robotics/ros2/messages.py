@@ -22,12 +22,16 @@ from functools import cache
 
 import cv2
 import numpy as np
-from rosbags.typesys import Stores, get_typestore
 from scipy.spatial.transform import Rotation
 
 from cosmos_robotics import geometry
-from cosmos_robotics.errors import RosMessageError
+from cosmos_robotics.errors import RosBridgeError, RosMessageError
 from cosmos_robotics.policies.base import ActionChunk
+
+try:
+    from rosbags.typesys import Stores, get_typestore
+except ImportError:
+    raise RosBridgeError("the ROS 2 bridge needs rosbags: pip install -e '.[ros2]'") from None
 
 IMAGE = "sensor_msgs/msg/Image"
 COMPRESSED_IMAGE = "sensor_msgs/msg/CompressedImage"

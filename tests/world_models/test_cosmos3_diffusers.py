@@ -197,7 +197,7 @@ def test_cli_fd_fixture_writes_video_actions_and_plot(tiny_checkpoint_dir, tmp_p
     assert video.shape == (2 * 16 + 1, 256, 256, 3)
     record = json.loads((out / "actions.json").read_text())
     np.testing.assert_allclose(record["model_space"], umi_actions)
-    expected = get_adapter("umi").decode(umi_actions)
+    expected = get_adapter("umi").decode_rollout(umi_actions)
     np.testing.assert_allclose(record["robot"]["poses"], expected.poses)
     assert record["settings"]["chunk_size"] == 16 and record["timings"]["total_s"] > 0
     assert (out / "trajectory.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -115,6 +115,8 @@ class Cosmos3DiffusersBackend(WorldModel):
         gated models). ``acceleration``: ``"auto"`` (default) applies ``AccelerationConfig()`` (all exact speed
         levers, ~1.6x per call on an H100) when the model ends up on CUDA without offloading, nothing otherwise;
         an ``AccelerationConfig`` is applied as given; ``None`` keeps the plain diffusers pipeline.
+        On CUDA without offload, a checkpoint that cannot fit the free memory is refused before loading
+        (``InsufficientGpuMemoryError``, listing what would fit).
         """
         if cpu_offload and group_offload:
             raise ValueError("cpu_offload and group_offload: expected at most one, got both")
@@ -130,6 +132,11 @@ class Cosmos3DiffusersBackend(WorldModel):
                     "nvidia/Cosmos-Guardrail1", "guardrails need `pip install cosmos_guardrail`; or pass guardrails=False"
                 )
         extra: dict[str, Any] = {} if guardrails else {"safety_checker": None}
+        if device.type == "cuda" and torch.cuda.is_available() and not (cpu_offload or group_offload):
+            from cosmos_robotics.world_models.cosmos3.catalog import require_generator_fit
+
+            precision = "fp32" if torch_dtype == torch.float32 else "bf16"
+            require_generator_fit(model, precision, torch.cuda.mem_get_info(device)[0] / 2**30, str(device))
         pipe = _load_pipeline(model, dtype=torch_dtype, enable_safety_checker=guardrails, **extra)
         if cpu_offload:
             pipe.enable_model_cpu_offload(device=device)
