@@ -20,12 +20,14 @@ def register(subparsers) -> None:
         "--checkpoint /tmp/tiny --embodiment av --fixture --steps 2 --out /tmp/fd")
     tiny.add_argument("directory", type=Path, help="where to write the checkpoint")
     tiny.add_argument("--seed", type=int, default=0, help="seed of the random weights")
+    tiny.add_argument("--variant", choices=("base", "policy_droid"), default="base",
+                      help="policy_droid: domain 8 answers the Cosmos3-Nano-Policy-DROID joint contract")
     tiny.set_defaults(func=_tiny_checkpoint)
 
 
 def _tiny_checkpoint(args: argparse.Namespace) -> int:
     from cosmos_robotics.world_models.cosmos3.tiny_checkpoint import write_tiny_checkpoint
 
-    path = write_tiny_checkpoint(args.directory, seed=args.seed)
+    path = write_tiny_checkpoint(args.directory, seed=args.seed, variant=args.variant)
     print(f"wrote tiny Cosmos 3 checkpoint to {path} (use: --backend diffusers --checkpoint {path})")
     return 0

@@ -99,27 +99,38 @@ def _droid_fixture(adapter, num_frames: int, num_actions: int) -> Inputs:
     return Inputs(frames, actions, initial_pose=poses[0], reference_poses=poses[:span])
 
 
-def _fixture(adapter, mode: str) -> Inputs:
-    from cosmos_robotics.media import read_image, read_video
+def _droid_fixture_for(adapter, mode: str) -> Inputs:
+    chunk = adapter.preset.chunk_size
+    if mode == "fd":
+        return _droid_fixture(adapter, 1, FIXTURE_CHUNKS * chunk)
+    return _droid_fixture(adapter, FIXTURE_CHUNKS * chunk + 1, 0)
 
+
+def _asset_fixture(image: str, actions: str, video: str, chunks: int):
+    """A cookbook image + action file (FD) or video of ``chunks`` chunks (ID)."""
+    def load(adapter, mode: str) -> Inputs:
+        from cosmos_robotics.media import read_image, read_video
+
+        if mode == "fd":
+            return Inputs(read_image(COOKBOOK / image)[None], _read_actions(COOKBOOK / actions))
+        return Inputs(read_video(COOKBOOK / video, max_frames=chunks * adapter.preset.chunk_size + 1))
+    return load
+
+
+FIXTURES = {  # embodiment -> the bundled cookbook sample it runs on
+    "droid": _droid_fixture_for,
+    "av": _asset_fixture("images/av_0.jpg", "actions/av_traj_forward.json", "videos/av_0.mp4", 1),
+    "umi": _asset_fixture("images/umi.png", "actions/umi.json", "videos/umi.mp4", FIXTURE_CHUNKS),
+}
+
+
+def _fixture(adapter, mode: str) -> Inputs:
     if not COOKBOOK.is_dir():
         raise DatasetFormatError(f"--fixture reads the sample data of a repository clone ({COOKBOOK}), which this "
                                  "installation does not have; pass --image/--video/--actions instead")
-    chunk = adapter.preset.chunk_size
-    if adapter.name == "droid":
-        if mode == "fd":
-            return _droid_fixture(adapter, 1, FIXTURE_CHUNKS * chunk)
-        return _droid_fixture(adapter, FIXTURE_CHUNKS * chunk + 1, 0)
-    assets = {
-        "av": ("images/av_0.jpg", "actions/av_traj_forward.json", "videos/av_0.mp4", chunk + 1),
-        "umi": ("images/umi.png", "actions/umi.json", "videos/umi.mp4", FIXTURE_CHUNKS * chunk + 1),
-    }
-    if adapter.name not in assets:
-        raise DatasetFormatError(f"--fixture: bundled assets exist for av, droid, umi; got {adapter.name!r}")
-    image, actions, video, frames = assets[adapter.name]
-    if mode == "fd":
-        return Inputs(read_image(COOKBOOK / image)[None], _read_actions(COOKBOOK / actions))
-    return Inputs(read_video(COOKBOOK / video, max_frames=frames))
+    if adapter.name not in FIXTURES:
+        raise DatasetFormatError(f"--fixture: bundled assets exist for {', '.join(FIXTURES)}; got {adapter.name!r}")
+    return FIXTURES[adapter.name](adapter, mode)
 
 
 def _inputs(args, adapter, mode: str) -> Inputs:
@@ -158,9 +169,9 @@ def _write_outputs(out: Path, adapter, mode: str, frames, actions, inputs: Input
     trajectories = {label: command.poses}
     if inputs.reference_poses is not None:
         trajectories["recorded"] = inputs.reference_poses[: len(command.poses)]
-    # Camera-frame embodiments (OpenCV: z forward, y down) read best top-down (x, z).
-    axes, labels = ((0, 2, 1), ("x", "z", "y")) if adapter.name == "av" else ((0, 1, 2), ("x", "y", "z"))
-    plot_trajectories(trajectories, out / "trajectory.png", f"{adapter.name} {mode}", axes=axes, labels=labels)
+    axes = adapter.plot_axes
+    plot_trajectories(trajectories, out / "trajectory.png", f"{adapter.name} {mode}", axes=axes,
+                      labels=tuple("xyz"[i] for i in axes))
 
 
 def _model(args):

@@ -224,6 +224,8 @@ class PoseAdapter(EmbodimentAdapter):
     has_gripper: bool = True
     frame: str = "world"
     lerobot_columns: tuple[str, ...] = ()  # raw LeRobot v3 columns that ``encode_columns`` reads
+    # Axes of a trajectory plot: the ground plane first. Camera frames (OpenCV: z forward, y down) use (0, 2, 1).
+    plot_axes: tuple[int, int, int] = (0, 1, 2)
 
     @property
     def needs_start_pose(self) -> bool:

@@ -79,7 +79,8 @@ def test_droid_forward_dynamics_and_policy_over_http_match_the_model(server):
     local = EmbeddedWorldModel()
     with VllmOmniWorldModel(RemoteConfig(url, poll_interval_s=0.05, job_timeout_s=120)) as client:
         fd = client.forward_dynamics(frame, actions, embodiment="droid", state=state)
-        policy = client.policy(frame, embodiment="droid", instruction="pick up the cube", state=state)
+        policy = client.policy(frame, embodiment="droid", instruction="pick up the cube", state=state,
+                               initial_pose=np.eye(4))
     direct_fd = local.forward_dynamics(frame, actions, embodiment="droid", state=state)
     direct_policy = local.policy(frame, embodiment="droid", instruction="pick up the cube", state=state)
     assert fd.frames.shape == direct_fd.frames.shape == (17, *frame.shape)

@@ -166,8 +166,9 @@ def test_first_frame_encode_matches_plain(tiny_checkpoint_dir, backend):
 
 def test_droid_joint_and_unsupported_requests_are_refused(backend):
     assert backend.supports("av", ActionMode.INVERSE_DYNAMICS)
-    assert not backend.supports("droid_joint", ActionMode.POLICY)
-    with pytest.raises(UnsupportedModeError, match="Policy-DROID"):
+    assert backend.supports("droid_joint", ActionMode.POLICY)  # Policy-DROID: test_cosmos3_sampler.py
+    assert not backend.supports("droid_joint", ActionMode.FORWARD_DYNAMICS)
+    with pytest.raises(ActionContractError, match="state"):
         backend.policy(_droid_view(1)[0], embodiment="droid_joint", instruction="pick up the cup")
     with pytest.raises(ActionContractError, match="17 frames"):
         backend.inverse_dynamics(_video("umi", 5), embodiment="umi")
