@@ -117,8 +117,9 @@ def replay(bag: str | Path, transport: Transport, topics: list[str], qos: Qos, s
 
 # -- bag -> LeRobot ------------------------------------------------------------------------------------------
 def bag_episodes(bag: str | Path, config: BridgeConfig) -> list[dict]:
-    """Episodes of a recorded bridge session: one per emulator seed (or the whole bag), frame by camera frame of
-    the first view with the nearest joint state / flange pose / other views, and the command in force."""
+    """Episodes of a recorded bridge session: one per emulator seed (or the whole bag) in which a command was sent,
+    frame by camera frame of the first view with the nearest joint state / flange pose / other views, and the
+    command in force."""
     t = config.topics
     by_topic: dict[str, list] = {}
     for topic, msgtype, log_ns, data in read_bag(bag):
@@ -141,20 +142,21 @@ def bag_episodes(bag: str | Path, config: BridgeConfig) -> list[dict]:
         pose = m.pose_matrix(_nearest(by_topic[t.ee_pose], stamp))
         state = np.concatenate([pose[:3, 3], Rotation.from_matrix(pose[:3, :3]).as_euler("xyz"), joints[-1:],
                                 joints[:-1]]).astype(np.float32)
-        command = _command_at(commands, stamp, config, joint_mode)
-        if command is None:  # before the first command: the arm holds where it is
-            command = joints if joint_mode else _pose_row(pose, joints[-1])
         status = seed_at.get(stamp)
         key = status["seed"] if status else None
         episode = episodes.setdefault(key, {"seed": key, "frames": {v: [] for v in views}, "states": [],
-                                            "actions": [], "success": []})
+                                            "actions": [], "success": [], "commanded": False, "start": stamp})
+        command = _command_at(commands, stamp, config, joint_mode, since=episode["start"])
+        episode["commanded"] |= command is not None
+        if command is None:  # before the first command: the arm holds where it is
+            command = joints if joint_mode else _pose_row(pose, joints[-1])
         episode["frames"][views[0]].append(m.image_array(first))
         for v, msg in chosen.items():
             episode["frames"][v].append(m.image_array(msg))
         episode["states"].append(state)
         episode["actions"].append(np.asarray(command, np.float32))
         episode["success"].append(bool(status["success"]) if status else False)
-    return list(episodes.values())
+    return [e for e in episodes.values() if e["commanded"]]  # not the idle robot before the first reset
 
 
 def _nearest(items: list, stamp: int):
@@ -165,11 +167,12 @@ def _pose_row(pose: np.ndarray, gripper: float) -> np.ndarray:
     return np.concatenate([pose[:3, 3], Rotation.from_matrix(pose[:3, :3]).as_rotvec(), [gripper]])
 
 
-def _command_at(commands: list, stamp: int, config: BridgeConfig, joint_mode: bool) -> np.ndarray | None:
-    """The trajectory point executed from ``stamp``: of the last trajectory received by then, the first point
+def _command_at(commands: list, stamp: int, config: BridgeConfig, joint_mode: bool, since: int) -> np.ndarray | None:
+    """The trajectory point executed from ``stamp``: of the last trajectory received by then (in this episode,
+    from ``since``), the first point
     whose time lies after ``stamp`` (or its last point), as ``[xyz, rotvec, gripper]`` or ``[q(7), gripper]``."""
     kind = m.JOINT_TRAJECTORY if joint_mode else m.MULTI_DOF_TRAJECTORY
-    received = [c for c in commands if c[1] <= stamp and c[2].__msgtype__ == kind]
+    received = [c for c in commands if since <= c[1] <= stamp and c[2].__msgtype__ == kind]
     if not received:
         return None
     _, log_ns, msg = received[-1]
