@@ -169,8 +169,8 @@ def _pose_row(pose: np.ndarray, gripper: float) -> np.ndarray:
 
 def _command_at(commands: list, stamp: int, config: BridgeConfig, joint_mode: bool, since: int) -> np.ndarray | None:
     """The trajectory point executed from ``stamp``: of the last trajectory received by then (in this episode,
-    from ``since``), the first point
-    whose time lies after ``stamp`` (or its last point), as ``[xyz, rotvec, gripper]`` or ``[q(7), gripper]``."""
+    from ``since``), the first point whose time lies after ``stamp`` (or its last point), as
+    ``[xyz, rotvec, gripper]`` or ``[q(7), gripper]``."""
     kind = m.JOINT_TRAJECTORY if joint_mode else m.MULTI_DOF_TRAJECTORY
     received = [c for c in commands if since <= c[1] <= stamp and c[2].__msgtype__ == kind]
     if not received:
