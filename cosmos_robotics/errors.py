@@ -173,3 +173,15 @@ class PrivilegedStateError(CosmosRoboticsError, ValueError):
         super().__init__(f"policy {policy!r} needs privileged simulator state (cube and plate poses), which {env} "
                          "does not have; run it in the simulator, or use a policy that sees cameras and state only "
                          "(e.g. embedded)")
+
+
+class RosMessageError(CosmosRoboticsError, ValueError):
+    """A ROS 2 message (received, or about to be sent) that breaks the bridge's conventions."""
+
+    def __init__(self, msgtype: str, expected: str, got: str):
+        self.msgtype, self.expected, self.got = msgtype, expected, got
+        super().__init__(f"{msgtype}: expected {expected}, got {got}")
+
+
+class RosBridgeError(CosmosRoboticsError, RuntimeError):
+    """The ROS 2 graph did not deliver what the bridge waits for (rclpy missing, no observation, bad config)."""

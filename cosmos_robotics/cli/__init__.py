@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "cosmos_robotics.cli.rollout",
     "cosmos_robotics.cli.checkpoints",
     "cosmos_robotics.cli.reason",
+    "cosmos_robotics.cli.ros",
 )
 
 
