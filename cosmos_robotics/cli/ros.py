@@ -12,9 +12,14 @@ def register(sub) -> None:
                          description="Closed-loop control through ROS 2 (rclpy: the system ROS 2 or the ros2 extra).")
     cmds = ros.add_subparsers(dest="ros_command", required=True, metavar="ROS_COMMAND")
 
-    run_p = cmds.add_parser("run", help="the bridge: policy closed loop through ROS 2 (what the launch file starts)",
-                            epilog="example: cosmos-robotics ros run --config ros2_ws/src/cosmos_robotics_ros/"
-                                   "config/bridge.yaml --seeds 0 1 2")
+    from cosmos_robotics.cli import add_command
+
+    run_p = add_command(
+        cmds, "run", "the bridge: policy closed loop through ROS 2 (what the launch file starts)",
+        "Subscribes to the cameras, joint states, instruction and e-stop, runs a policy on synchronised\n"
+        "observations and publishes its chunks as JointTrajectory / MultiDOFJointTrajectory (plus predicted video\n"
+        "when the policy imagines it). Topics, frames, joint names and QoS come from the YAML.",
+        "cosmos-robotics ros run --config ros2_ws/src/cosmos_robotics_ros/config/bridge.yaml --seeds 0 1 2")
     run_p.add_argument("--config", type=Path, default=None, help="ROS parameter YAML (default: built-in defaults)")
     run_p.add_argument("--policy", default=None, help="override the config's policy spec, e.g. embedded:replan=8")
     run_p.add_argument("--seeds", type=int, nargs="+", default=[0], help="episodes (emulator start states)")
@@ -22,18 +27,26 @@ def register(sub) -> None:
     run_p.add_argument("--out", type=Path, default=None, help="write the run's summary JSON here")
     run_p.set_defaults(func=run)
 
-    emu = cmds.add_parser("emulate", help="the robot emulator: SimDroid-v0 behind ROS 2 topics")
+    emu = add_command(
+        cmds, "emulate", "the robot emulator: SimDroid-v0 behind ROS 2 topics",
+        "Runs the MuJoCo simulator as a robot on the ROS 2 graph: three cameras at 15 Hz, joint states at 100 Hz,\n"
+        "trajectory chunks executed with their timing, success reported; what the bridge is tested against.",
+        "cosmos-robotics ros emulate --control joints --synchronous")
     emu.add_argument("--config", type=Path, default=None, help="the same YAML as the bridge (topics, joints)")
     emu.add_argument("--control", choices=("poses", "joints"), default="poses",
                      help="execute MultiDOFJointTrajectory (poses) or JointTrajectory (joints) chunks")
     emu.add_argument("--synchronous", action="store_true",
                      help="physics advances only while a trajectory runs (lockstep with the controller)")
-    emu.add_argument("--image-size", type=int, default=128, help="camera resolution (square, default 128)")
+    emu.add_argument("--image-size", type=int, default=128, help="camera resolution (square pixels)")
     emu.set_defaults(func=emulate)
 
-    conv = cmds.add_parser("bag-to-lerobot", help="convert a recorded bag to a LeRobot v3 dataset")
-    conv.add_argument("bag", type=Path)
-    conv.add_argument("--out", type=Path, required=True)
+    conv = add_command(
+        cmds, "bag-to-lerobot", "convert a recorded bag to a LeRobot v3 dataset",
+        "Reads a rosbag2 MCAP recorded by `ros run --record` and writes its episodes (camera frames, joint\n"
+        "states, commanded chunks) as a LeRobot v3 dataset through the crash-safe writer.",
+        "cosmos-robotics ros bag-to-lerobot run.mcap --out data/from_bag")
+    conv.add_argument("bag", type=Path, help="rosbag2 MCAP file (or its directory)")
+    conv.add_argument("--out", type=Path, required=True, help="dataset directory to create")
     conv.add_argument("--config", type=Path, default=None, help="the topics the bag was recorded with")
     conv.set_defaults(func=bag_to_lerobot)
 

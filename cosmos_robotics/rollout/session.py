@@ -19,14 +19,14 @@ from cosmos_robotics.rollout.runner import Episode, run_episodes, stacked_views
 ENVS = ("sim", "world-model")
 
 
-def make_env(kind: str, steps: int, world_model: str = "embedded"):
+def make_env(env: str, steps: int, world_model: str = "embedded"):
     from cosmos_robotics.envs import CosmosWorldEnv, SimChunkEnv
 
-    if kind == "sim":
+    if env == "sim":
         return SimChunkEnv(episode_length=steps)
-    if kind == "world-model":
+    if env == "world-model":
         return CosmosWorldEnv(world_model, episode_length=steps)
-    raise CosmosRoboticsError(f"--env: expected one of {', '.join(ENVS)}, got {kind!r}")
+    raise CosmosRoboticsError(f"--env: expected one of {', '.join(ENVS)}, got {env!r}")
 
 
 def imagined_delta_actions(episode: Episode) -> np.ndarray:
@@ -40,8 +40,9 @@ def imagined_delta_actions(episode: Episode) -> np.ndarray:
                      for t in range(episode.steps)])
 
 
-def run_rollouts(policy_spec: str, env_kind: str, seeds: list[int], steps: int, out: Path,
-                 record: Path | None = None, world_model: str = "embedded") -> dict:
+def run_rollouts(policy: str, env: str, seeds: list[int], steps: int, out: Path, record: Path | None = None,
+                 world_model: str = "embedded") -> dict:
+    """``policy`` (a spec) in ``env`` (``sim`` or ``world-model``) from each seed; see the module docstring."""
     from cosmos_robotics.export import LeRobotEpisodeWriter, Provenance
     from cosmos_robotics.media import write_video
     from cosmos_robotics.policies import make_policy
@@ -49,7 +50,7 @@ def run_rollouts(policy_spec: str, env_kind: str, seeds: list[int], steps: int, 
 
     if steps < 1 or not seeds:
         raise CosmosRoboticsError(f"expected --steps >= 1 and at least one seed, got {steps} and {seeds}")
-    policy = make_policy(policy_spec)
+    env_kind, policy = env, make_policy(policy)
     env = make_env(env_kind, steps, world_model)
     out.mkdir(parents=True, exist_ok=True)
     writer = None
