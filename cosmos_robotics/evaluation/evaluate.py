@@ -52,6 +52,11 @@ def _worker(out: str, specs: list[str], seeds: list[int], backend: str, checkpoi
     run_all(Path(out), envs, _policies(specs), seeds, video_seeds=videos, progress=False)
 
 
+def load_protocol(out: Path) -> Protocol:
+    """The protocol an evaluation directory was made with (to judge its episodes with another detector)."""
+    return Protocol(**json.loads((Path(out) / PROTOCOL_FILE).read_text()))
+
+
 def _check_resume(out: Path, protocol: Protocol) -> None:
     path = out / PROTOCOL_FILE
     if path.is_file():

@@ -108,7 +108,7 @@ td,th{{border:1px solid #ccc;padding:3px 8px;font-size:13px}} .pair{{display:inl
 figure{{display:inline-block;margin:0 .5em}} video{{height:384px}} pre{{font-size:11px;background:#f6f6f6}}</style>
 </head><body>
 <h1>Offline policy evaluation</h1>
-<p>Task: {html.escape(report['task'])}. World model: {html.escape(str(protocol['world_model'].get('name')))};
+<p>Task: {html.escape(report['task'])} World model: {html.escape(str(protocol['world_model'].get('name')))};
 success detector: {html.escape(str(protocol['detector']['name']))} (threshold {_fmt(protocol['detector']['threshold'])}).
 {len(protocol['seeds_used'])} of {protocol['seeds_planned']} planned seeds per policy in both envs,
 {protocol['episode_length']} steps per episode.</p>

@@ -94,7 +94,7 @@ def confusion(world, sim) -> dict:
     fn, tn = int((~w & s).sum()), int((~w & ~s).sum())
     agreement = (tp + tn) / n if n else float("nan")
     chance = (w.mean() * s.mean() + (1 - w.mean()) * (1 - s.mean())) if n else float("nan")
-    kappa = (agreement - chance) / (1 - chance) if n and chance < 1 else (1.0 if agreement == 1 else float("nan"))
+    kappa = (agreement - chance) / (1 - chance) if n and chance < 1 else float("nan")  # undefined: one class
     return {"true_success": tp, "false_success": fp, "false_failure": fn, "true_failure": tn,
             "agreement": agreement, "kappa": float(kappa),
             "false_success_rate": fp / (fp + tn) if fp + tn else None,
