@@ -61,6 +61,20 @@ def shuffle_check(report: dict, seed: int = 0) -> list[dict]:
     return out
 
 
+def flange_gap(out: Path, report: dict) -> dict:
+    """Per policy: mean distance (mm) between the imagined and the simulated final flange position, same seed.
+    Large gaps with agreeing verdicts mean the world model and the simulator took different paths."""
+    from cosmos_robotics.evaluation.episodes import load_record
+
+    gaps = {}
+    for p in report["protocol"]["policies"]:
+        d = [np.linalg.norm(np.subtract(load_record(out, "world_model", p, s)["final_state"][:3],
+                                        load_record(out, "simulator", p, s)["final_state"][:3]))
+             for s in report["protocol"]["seeds_used"]]
+        gaps[p] = round(1000 * float(np.mean(d)), 1)
+    return gaps
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--episodes", type=int, default=50)
@@ -82,6 +96,7 @@ def main() -> None:
     result = {"command": f"benchmarks/ope_study.py --episodes {args.episodes} --steps {args.steps} "
                          f"--workers {args.workers}",
               "policies": args.policies, "detectors": by_detector, "shuffle_check_head": shuffle_check(report),
+              "final_flange_gap_mm": flange_gap(args.out, report),
               "cost": {k: report["cost"][k] for k in ("world_model", "simulator", "world_model_speedup")},
               "world_model": report["protocol"]["world_model"], "excluded_seeds": report["protocol"]["excluded_seeds"],
               "machine_before": before, "load_average_after": machine()["load_average_1min"]}

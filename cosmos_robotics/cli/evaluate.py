@@ -27,6 +27,7 @@ def register(sub) -> None:
                         help="world-model success detector: head, frame or module:callable (default head)")
     parser.add_argument("--videos", type=int, default=2, help="seeds per policy with side-by-side videos")
     parser.add_argument("--workers", type=int, default=1, help="processes (one torch thread each)")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads with --workers 1 (default: torch's)")
     parser.add_argument("--out", type=Path, required=True, help="directory for episodes and the report")
     parser.set_defaults(func=run)
 
@@ -37,7 +38,7 @@ def run(args) -> int:
     report = evaluate(args.policies, args.out, world_model=args.world_model, episodes=args.episodes,
                       seed_start=EVALUATION_SEED if args.seed_start is None else args.seed_start,
                       episode_length=args.steps, detector=args.detector, videos=args.videos,
-                      checkpoint=args.checkpoint, workers=args.workers)
+                      checkpoint=args.checkpoint, workers=args.workers, threads=args.threads)
     summary = report["summary"]
     print(json.dumps({"pearson_r": summary["pearson_r"]["value"], "mmrv": summary["mmrv"]["value"],
                       "spearman_rho": summary["spearman_rho"]["value"],
