@@ -68,8 +68,9 @@ class Protocol:
         return asdict(self)
 
     def key(self) -> dict:
-        """What must match for a rerun to resume (versions may differ: the report names them)."""
-        return {k: v for k, v in self.to_dict().items() if k not in ("versions", "seeds")}
+        """What decides the stored episodes, so what must match to resume; policies and seeds may be added and
+        the detector changed (it judges the stored episodes when the report is written)."""
+        return {"episode_length": self.episode_length, "world_model": self.world_model}
 
 
 def training_ranges(training_json: Path, source: str) -> list[SeedRange]:
