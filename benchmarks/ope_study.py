@@ -21,7 +21,7 @@ import torch
 
 from benchmarks.ope_machine import machine
 from cosmos_robotics.evaluation import evaluate, make_detector, statistics
-from cosmos_robotics.evaluation.report import build_report
+from cosmos_robotics.evaluation.report import _clean, build_report
 from cosmos_robotics.world_models.embedded.backend import EmbeddedWorldModel
 
 RESULTS = Path(__file__).parent / "results"
@@ -54,11 +54,11 @@ def shuffle_check(report: dict, seed: int = 0) -> list[dict]:
         rows = [e for e in report["outcomes"]["episodes"] if e["policy"] == p]
         world, sim = np.array([e["world_model"] for e in rows]), np.array([e["simulator"] for e in rows])
         shuffled = rng.permutation(world)
-        out.append({"policy": p, "rate": float(world.mean()), "kappa": statistics.confusion(world, sim)["kappa"],
-                    "kappa_shuffled": statistics.confusion(shuffled, sim)["kappa"],
-                    "agreement": statistics.confusion(world, sim)["agreement"],
-                    "agreement_shuffled": statistics.confusion(shuffled, sim)["agreement"]})
-    return out
+        faithful, moved = statistics.confusion(world, sim), statistics.confusion(shuffled, sim)
+        out.append({"policy": p, "rate": float(world.mean()), "kappa": faithful["kappa"],
+                    "kappa_shuffled": moved["kappa"], "agreement": faithful["agreement"],
+                    "agreement_shuffled": moved["agreement"]})
+    return _clean(out)
 
 
 def flange_gap(out: Path, report: dict) -> dict:
