@@ -63,8 +63,8 @@ def write_scatter_png(report: dict, path: Path) -> None:
                     label=f"{i + 1}: {p['policy']}")
     s = report["summary"]
     ax.set(xlim=(-0.02, 1.02), ylim=(-0.02, 1.02), xlabel="simulator success", ylabel="world-model success",
-           title=f"r = {s['pearson_r']['value']}, MMRV = {s['mmrv']['value']}")
-    ax.legend(fontsize=6, loc="upper left")
+           title=f"Pearson r = {_fmt(s['pearson_r']['value'], 2)}, MMRV = {_fmt(s['mmrv']['value'], 3)}")
+    ax.legend(fontsize=6, loc="lower right")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
