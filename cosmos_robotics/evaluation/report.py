@@ -60,10 +60,13 @@ def _rate(outcomes: np.ndarray) -> dict:
 
 
 def _cost(records: list[dict]) -> dict:
+    from cosmos_robotics.embodiments import get_adapter
+
+    fps = get_adapter("droid").preset.fps  # both envs step the DROID contract's control rate
     wall = np.array([r["seconds"]["wall_s"] for r in records])
     steps = np.array([r["steps"] for r in records])
     return {"seconds_per_episode": float(wall.mean()), "episodes_per_minute": float(60 / wall.mean()),
-            "real_time_factor": float(steps.sum() / 15.0 / wall.sum()),
+            "real_time_factor": float(steps.sum() / fps / wall.sum()),
             "policy_seconds_per_episode": float(np.mean([r["seconds"]["policy_s"] for r in records])),
             "env_seconds_per_episode": float(np.mean([r["seconds"]["env_s"] for r in records]))}
 
