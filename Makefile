@@ -9,11 +9,12 @@ OUT ?= outputs/demo
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml plugins/lerobot_env_cosmos_robotics/pyproject.toml
 	@py=$$(bash .ci/find-python312) || exit 1; \
 	  [ -x $(VENV)/bin/python ] || "$$py" -m venv $(VENV); \
 	  $(VENV)/bin/python -m pip install -q --upgrade pip && \
-	  $(VENV)/bin/python -m pip install -q -e '.[dev]' && touch $(STAMP)
+	  $(VENV)/bin/python -m pip install -q -e '.[dev]' && \
+	  $(VENV)/bin/python -m pip install -q -e plugins/lerobot_env_cosmos_robotics && touch $(STAMP)
 
 demo: $(STAMP)
 	HF_HUB_OFFLINE=1 $(VENV)/bin/cosmos-robotics demo --out $(OUT)
@@ -29,4 +30,4 @@ test: lint browser
 	HF_HUB_OFFLINE=1 COSMOS_REQUIRE_BROWSER=1 $(VENV)/bin/python -m pytest -q
 
 clean:
-	rm -rf $(VENV) outputs .pytest_cache
+	rm -rf $(VENV) .venv-openpi outputs .pytest_cache

@@ -53,20 +53,13 @@ from cosmos_robotics.world_models.cosmos3.acceleration import (  # noqa: E402
     accelerated,
     call_frames_uint8,
 )
+from cosmos_robotics.world_models.cosmos3.architecture import NANO, WAN22_VAE  # noqa: E402
 from cosmos_robotics.world_models.cosmos3.diffusers_backend import Cosmos3DiffusersBackend  # noqa: E402
 from cosmos_robotics.world_models.cosmos3.offline_tokenizer import build_offline_qwen_tokenizer  # noqa: E402
 
-# Wan2.2 TI2V-5B VAE geometry (vae/config.json of Wan-AI/Wan2.2-TI2V-5B-Diffusers). The latent mean/std only
-# rescale latents; with random weights their values do not change timing, so 0/1 stand in for the real tables.
-WAN22_VAE = dict(
-    base_dim=160, decoder_base_dim=256, z_dim=48, dim_mult=[1, 2, 4, 4], num_res_blocks=2, attn_scales=[],
-    temperal_downsample=[False, True, True], dropout=0.0, in_channels=12, out_channels=12, patch_size=2,
-    is_residual=True, scale_factor_spatial=16, scale_factor_temporal=4,
-    latents_mean=[0.0] * 48, latents_std=[1.0] * 48,
-)  # fmt: skip
 TINY_VAE = {**WAN22_VAE, "base_dim": 8, "decoder_base_dim": 8}
-# Transformer: the class defaults are the Cosmos3-Nano (Qwen3-VL-8B) layout; only the action head is switched on.
-NANO_TRANSFORMER = dict(action_gen=True, action_dim=64, num_embodiment_domains=32)
+# Transformer: the Cosmos3-Nano (Qwen3-VL-8B) layout with the action head on (one home: cosmos3/architecture.py).
+NANO_TRANSFORMER = NANO.transformer_kwargs()
 TINY_TRANSFORMER = dict(
     NANO_TRANSFORMER, hidden_size=128, intermediate_size=256, num_hidden_layers=2, num_attention_heads=4,
     num_key_value_heads=2, head_dim=32, rope_axes_dim=[6, 5, 5], vocab_size=2048,

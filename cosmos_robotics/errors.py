@@ -118,12 +118,21 @@ class ServeConfigError(CosmosRoboticsError, ValueError):
     """``cosmos-robotics serve`` options that are unsafe or inconsistent (e.g. a public host without --allow-remote)."""
 
 
-class PayloadError(CosmosRoboticsError, ValueError):
+class InputError(CosmosRoboticsError, ValueError):
+    """A file or payload the input layer (``cosmos_robotics.inputs``) refused: too big, too deep, undecodable,
+    wrong shape or dtype, not finite. ``what`` names the file or field."""
+
+    def __init__(self, what: str, expected: str, got: str):
+        self.what, self.expected, self.got = what, expected, got
+        super().__init__(f"{what}: expected {expected}, got {got}")
+
+
+class PayloadError(InputError):
     """A wire payload field (HTTP form / JSON) that is missing or malformed; servers answer it with a 4xx."""
 
     def __init__(self, field: str, expected: str, got: str):
-        self.field, self.expected, self.got = field, expected, got
-        super().__init__(f"field {field!r}: expected {expected}, got {got}")
+        self.field = field
+        super().__init__(f"field {field!r}", expected, got)
 
 
 class ModelNotAvailableError(CosmosRoboticsError, RuntimeError):
@@ -143,6 +152,18 @@ def _hub_offline() -> bool:
     import os
 
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+class InsufficientGpuMemoryError(CosmosRoboticsError, RuntimeError):
+    """A checkpoint that cannot fit the GPU; raised before any download, the message lists what would fit."""
+
+
+class UnknownCheckpointError(CosmosRoboticsError, ValueError):
+    """A checkpoint name that is not in the Cosmos 3 catalog; the message lists the known ones."""
+
+    def __init__(self, name: str, available: list[str]):
+        self.name, self.available = name, available
+        super().__init__(f"unknown Cosmos 3 checkpoint {name!r}; known: {', '.join(available)}")
 
 
 class PrivilegedStateError(CosmosRoboticsError, ValueError):

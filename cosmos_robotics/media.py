@@ -1,4 +1,8 @@
-"""Video and image files <-> uint8 ``[T, H, W, 3]`` arrays (PyAV, the decoder lerobot also uses)."""
+"""Video and image files <-> uint8 ``[T, H, W, 3]`` arrays (PyAV, the decoder lerobot also uses).
+
+Reading goes through the input layer (:mod:`cosmos_robotics.inputs`: size, pixel and frame caps); it is re-exported
+here so callers have one media module.
+"""
 
 from __future__ import annotations
 
@@ -7,31 +11,11 @@ from pathlib import Path
 
 import av
 import numpy as np
-from PIL import Image
 
 from cosmos_robotics.errors import DatasetFormatError
+from cosmos_robotics.inputs import read_image, read_video
 
-
-def read_video(path: str | Path, max_frames: int | None = None) -> np.ndarray:
-    path = Path(path)
-    if not path.is_file():
-        raise DatasetFormatError(f"video {path} does not exist")
-    frames = []
-    with av.open(str(path)) as container:
-        for frame in container.decode(video=0):
-            frames.append(frame.to_ndarray(format="rgb24"))
-            if max_frames is not None and len(frames) >= max_frames:
-                break
-    if not frames:
-        raise DatasetFormatError(f"video {path} has no decodable frames")
-    return np.stack(frames)
-
-
-def read_image(path: str | Path) -> np.ndarray:
-    path = Path(path)
-    if not path.is_file():
-        raise DatasetFormatError(f"image {path} does not exist")
-    return np.asarray(Image.open(path).convert("RGB"))
+__all__ = ["read_image", "read_video", "write_video"]
 
 
 def write_video(frames: np.ndarray, path: str | Path, fps: float, crf: int = 18) -> Path:
@@ -52,3 +36,26 @@ def write_video(frames: np.ndarray, path: str | Path, fps: float, crf: int = 18)
         container.mux(stream.encode())
     os.replace(tmp, path)
     return path
+
+
+def captioned_grid(panels: dict[str, np.ndarray], row_labels: tuple[str, ...], scale: int = 2) -> np.ndarray:
+    """Videos side by side, each a column of ``len(row_labels)`` stacked views (``[T, R*h, w, 3]``), upscaled
+    ``scale`` times (nearest) with a caption strip over each column and a label in each view's corner, so a
+    person can tell imagination from ground truth and one camera from another."""
+    import cv2
+
+    columns = []
+    for title, video in panels.items():
+        video = np.repeat(np.repeat(np.asarray(video, np.uint8), scale, axis=1), scale, axis=2)
+        t, height, width, _ = video.shape
+        view = height // len(row_labels)
+        strip = np.full((t, 28, width, 3), 24, np.uint8)
+        cv2.putText(strip[0], title, (6, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (255, 255, 255), 1, cv2.LINE_AA)
+        strip[:] = strip[0]
+        video = video.copy()
+        for r, label in enumerate(row_labels):
+            for frame in video:
+                cv2.putText(frame, label, (5, r * view + 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 0), 1,
+                            cv2.LINE_AA)
+        columns.append(np.concatenate([strip, video], axis=1))
+    return np.concatenate(columns, axis=2)

@@ -41,17 +41,27 @@ def test_lower_layers_never_import_upper_ones():
 
 
 def test_exactly_one_episode_loop():
-    """Only the rollout runner steps an env in a loop (the chunk env steps its simulator once per row)."""
+    """Only the rollout runner steps an env in a loop (the chunk env steps its simulator once per row). A loop
+    over several envs stepping each once (``for env in envs: env.step(...)``) is not an episode loop."""
     allowed = {PACKAGE / "rollout" / "runner.py", PACKAGE / "envs" / "sim_chunk.py"}
     roots = [PACKAGE, PACKAGE.parent / "benchmarks"]
     loops = []
     for path in sorted(p for root in roots for p in root.rglob("*.py")):
         if path in allowed:
             continue
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.For | ast.While):
-                for call in ast.walk(node):
-                    if (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
-                            and call.func.attr == "step" and "env" in ast.unparse(call.func.value).lower()):
-                        loops.append(f"{path.relative_to(PACKAGE.parent)}:{call.lineno}")
+        tree = ast.parse(path.read_text())
+        parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+        for call in ast.walk(tree):
+            if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "step"
+                    and "env" in ast.unparse(call.func.value).lower()):
+                continue
+            receiver, node, in_loop, per_env = ast.unparse(call.func.value), call, False, False
+            while node in parents:
+                node = parents[node]
+                if isinstance(node, ast.For | ast.While):
+                    in_loop = True
+                    targets = ast.walk(node.target) if isinstance(node, ast.For) else ()
+                    per_env |= any(isinstance(n, ast.Name) and n.id == receiver for n in targets)
+            if in_loop and not per_env:
+                loops.append(f"{path.relative_to(PACKAGE.parent)}:{call.lineno}")
     assert not loops, f"episode loops outside rollout/runner.py: {loops}"

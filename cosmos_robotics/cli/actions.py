@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -10,7 +11,8 @@ import numpy as np
 
 from cosmos_robotics.data.lerobot_reader import read_episode_columns
 from cosmos_robotics.embodiments import PoseAdapter, get_adapter
-from cosmos_robotics.errors import DatasetFormatError
+from cosmos_robotics.errors import DatasetFormatError, InputError
+from cosmos_robotics.inputs import json_object, parse_json, read_array_file, read_file, real_array
 
 
 def register(sub) -> None:
@@ -28,38 +30,43 @@ def register(sub) -> None:
     enc.add_argument("--out", type=Path, help=".json or .npy (default: JSON on stdout)")
     enc.set_defaults(func=run_encode)
 
-    dec = actions.add_parser("decode", help="model-space [T, D] -> absolute poses / joint targets + gripper")
+    dec = actions.add_parser("decode", help="one model-space chunk [T, D] -> absolute poses / joint targets + gripper")
     dec.add_argument("--embodiment", required=True)
-    dec.add_argument("file", type=Path, help='.npy, or JSON [[...]] / {"actions": [[...]]}')
-    dec.add_argument("--initial-pose", type=Path, help="JSON/.npy 4x4 start pose (default identity)")
+    dec.add_argument("file", type=Path, help='.npy, or JSON [[...]] / {"actions": [[...]]}; T <= the preset chunk')
+    dec.add_argument("--initial-pose", type=Path, help='JSON 4x4 / {"pose": 4x4} or .npy start pose (default identity)')
     dec.add_argument("--out", type=Path, help="JSON output (default: stdout)")
     dec.add_argument("--plot", type=Path, help="PNG of the decoded trajectory")
     dec.set_defaults(func=run_decode)
 
 
-def load_array(path: Path, key: str) -> np.ndarray:
-    if not path.is_file():
-        raise DatasetFormatError(f"{path} does not exist")
-    if path.suffix == ".npy":
-        return np.load(path, allow_pickle=False)
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise DatasetFormatError(f"{path}: not valid JSON ({exc})") from None
-    if isinstance(data, dict):
-        if key not in data:
-            raise DatasetFormatError(f"{path}: expected key {key!r}, found {sorted(data)}")
-        data = data[key]
-    return np.asarray(data, dtype=np.float64)
+def read_poses(path: Path, with_gripper: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """``.npy`` poses, or JSON ``{"poses": [...], "gripper": [...]}`` (``gripper`` only for embodiments with one)."""
+    if path.suffix.lower() == ".npy":
+        if with_gripper:
+            raise InputError(f"poses {path.name}", 'JSON {"poses": ..., "gripper": ...} (this embodiment has a '
+                             "gripper; an .npy holds only poses)", "an .npy file")
+        return read_array_file(path, "poses", shape=(None, 4, 4)), None
+    if path.suffix.lower() != ".json":
+        raise InputError("poses", "a .json or .npy file", repr(path.name))
+    data = json_object(parse_json(read_file(path, "poses"), f"poses {path.name}"), f"poses {path.name}")
+    keys = ("poses", "gripper") if with_gripper else ("poses",)
+    if missing := [k for k in keys if k not in data]:
+        raise InputError(f"poses {path.name}", f"keys {list(keys)}", f"keys {sorted(data)[:8]} (missing {missing})")
+    poses = real_array(data["poses"], f"poses {path.name}['poses']", (None, 4, 4))
+    gripper = real_array(data["gripper"], f"poses {path.name}['gripper']", (None,)) if with_gripper else None
+    return poses, gripper
 
 
 def emit(payload: dict, out: Path | None) -> None:
+    """JSON to stdout, or to ``out`` through a temporary file (never a half-written output)."""
     text = json.dumps(payload)
     if out is None:
         sys.stdout.write(text + "\n")
-    else:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.partial")
+    tmp.write_text(text)
+    os.replace(tmp, out)
 
 
 def run_encode(args) -> int:
@@ -69,11 +76,15 @@ def run_encode(args) -> int:
             raise DatasetFormatError(f"embodiment {adapter.name!r} has no LeRobot column mapping; use --poses")
         columns = read_episode_columns(args.lerobot, list(adapter.lerobot_columns), args.episode)
         actions = adapter.encode_lerobot_window(columns, args.start, args.length)
+    elif not isinstance(adapter, PoseAdapter):
+        raise DatasetFormatError(f"embodiment {adapter.name!r} is not pose-based: it has no --poses encoding")
     else:
-        gripper = load_array(args.poses, "gripper") if adapter.has_gripper else None
-        actions = adapter.encode_poses(load_array(args.poses, "poses"), gripper)
+        actions = adapter.encode_poses(*read_poses(args.poses, adapter.has_gripper))
     if args.out is not None and args.out.suffix == ".npy":
-        np.save(args.out, actions.astype(np.float32))
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = args.out.with_name(f".{args.out.name}.partial.npy")
+        np.save(tmp, actions.astype(np.float32))
+        os.replace(tmp, args.out)
     else:
         emit({"embodiment": adapter.name, "domain_name": adapter.domain_name, "shape": list(actions.shape),
               "actions": actions.tolist()}, args.out)
@@ -82,12 +93,14 @@ def run_encode(args) -> int:
 
 def run_decode(args) -> int:
     adapter = get_adapter(args.embodiment)
-    initial = None if args.initial_pose is None else load_array(args.initial_pose, "pose")
-    command = adapter.decode(load_array(args.file, "actions"), initial)
+    initial = None
+    if args.initial_pose is not None:
+        initial = read_array_file(args.initial_pose, "initial pose", key="pose", shape=(4, 4))
+    command = adapter.decode(read_array_file(args.file, "actions", key="actions", shape=(None, None)), initial)
+    if args.plot is not None and command.poses is None:
+        raise DatasetFormatError(f"--plot needs poses; {adapter.name!r} decodes to joint targets")
     emit(command.to_json(), args.out)
     if args.plot is not None:
-        if command.poses is None:
-            raise DatasetFormatError(f"--plot needs poses; {adapter.name!r} decodes to joint targets")
         from cosmos_robotics.viz import plot_trajectories
 
         plot_trajectories({args.file.stem: command.poses}, args.plot, title=f"{adapter.name}: {command.frame}")

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from cosmos_robotics.data.lerobot_reader import check_finalized, lerobot_errors
+from cosmos_robotics.data.video_backend import video_backend
 from cosmos_robotics.errors import DatasetFormatError
 from cosmos_robotics.export import IMAGE_PREFIX, default_repo_id
 from cosmos_robotics.export.provenance import PROVENANCE_PATH, read_provenance
@@ -28,11 +30,12 @@ def register(sub) -> None:
 
 
 def load_dataset(root: Path):
-    if not (root / "meta" / "info.json").is_file():
-        raise DatasetFormatError(f"{root}: expected a LeRobot v3 dataset (meta/info.json), found none")
+    """The dataset through lerobot itself, after our own checks of what it would trip over with a traceback."""
+    check_finalized(root)
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
-    return LeRobotDataset(default_repo_id(root), root=root, video_backend="pyav")
+    with lerobot_errors(root):
+        return LeRobotDataset(default_repo_id(root), root=root, video_backend=video_backend()[0])
 
 
 def inspect_dataset(args) -> int:
@@ -40,6 +43,8 @@ def inspect_dataset(args) -> int:
     meta = dataset.meta
     print(f"dataset   {args.root}  (LeRobot {meta.info.codebase_version}, {meta.fps} fps, robot {meta.robot_type})")
     print(f"episodes  {meta.total_episodes}, frames {meta.total_frames}")
+    backend, why = video_backend()
+    print(f"video     decoded with {backend} ({why})")
     print("features")
     for name, feature in meta.features.items():
         print(f"  {name:<34} {feature['dtype']:<8} {list(feature['shape'])}")
@@ -51,7 +56,8 @@ def inspect_dataset(args) -> int:
             rate = np.mean([n.success for n in notes])
             print(f"success   {sum(n.success for n in notes)}/{len(notes)} = {rate:.1%}")
     if args.sheet:
-        write_contact_sheet(dataset, args.sheet)
+        with lerobot_errors(args.root):
+            write_contact_sheet(dataset, args.sheet)
         print(f"sheet     {args.sheet}")
     return 0
 

@@ -9,12 +9,19 @@ from pathlib import Path
 
 
 def register(sub) -> None:
-    parser = sub.add_parser("demo", help="closed-loop rollout of the embedded policy inside the embedded world model")
-    parser.add_argument("--out", type=Path, default=Path("outputs/demo"))
+    from cosmos_robotics.cli import add_command
+
+    parser = add_command(
+        sub, "demo", "the embedded policy acting inside the embedded world model, checked against MuJoCo",
+        "From a simulator start state the embedded policy plans 16-step chunks from what the embedded world model\n"
+        "shows it; the world model imagines the result; the same chunks then run in the MuJoCo simulator.\n"
+        "Writes rollout.mp4 (imagined | simulated), trajectory.png and summary.json. CPU only, no download.",
+        "cosmos-robotics demo --out outputs/demo --seed 1500003")
+    parser.add_argument("--out", type=Path, default=Path("outputs/demo"), help="output directory")
     parser.add_argument("--seed", type=int, default=1_500_003, help="simulator start state (held out from training)")
     parser.add_argument("--steps", type=int, default=128, help="control steps at 15 Hz")
     parser.add_argument("--replan", type=int, default=16, help="steps executed of each 16-step chunk")
-    parser.add_argument("--weights", type=Path, default=None, help="embedded model directory (default: shipped)")
+    parser.add_argument("--weights", type=Path, default=None, help="embedded model directory (default: the shipped weights)")
     parser.set_defaults(func=run)
 
 

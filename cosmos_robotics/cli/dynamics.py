@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from cosmos_robotics.embodiments import get_adapter
 from cosmos_robotics.errors import ActionContractError, DatasetFormatError
+from cosmos_robotics.inputs import read_array_file
 
 COOKBOOK = Path(__file__).resolve().parents[2] / "datasets" / "cosmos3_cookbook"
 DROID_EXAMPLE = COOKBOOK / "droid_lerobot_example"
@@ -49,7 +50,7 @@ def register(subparsers) -> None:
         parser.add_argument("--backend", default="diffusers", help="world-model backend (default: diffusers)")
         parser.add_argument("--checkpoint", help="model id or local directory (default: the backend's)")
         parser.add_argument("--device", help="e.g. cuda, cuda:1, cpu (default: CUDA when available)")
-        parser.add_argument("--steps", type=int, help="denoising steps (default: the embodiment preset)")
+        parser.add_argument("--steps", type=_positive_int, help="denoising steps (default: the embodiment preset)")
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--prompt", help="text prompt (default: the embodiment preset)")
         parser.add_argument("--video", type=Path, help="input video (FD: its first frame is the condition)")
@@ -62,14 +63,25 @@ def register(subparsers) -> None:
 
 
 # -- inputs -----------------------------------------------------------------------------------------------------
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 10_000:
+        raise argparse.ArgumentTypeError(f"expected an integer in 1..10000, got {text!r}")
+    return value
+
+
+def _check_out(out: Path) -> None:
+    """Fail before loading a model, not after generating: ``--out`` must be a directory we can create."""
+    if out.exists() and not out.is_dir():
+        raise DatasetFormatError(f"--out {out}: expected a directory (or a new path), found a file")
+
+
 def _read_actions(path: Path) -> np.ndarray:
-    if not path.is_file():
-        raise DatasetFormatError(f"actions file {path} does not exist")
-    if path.suffix == ".npy":
-        return np.load(path)
-    if path.suffix == ".json":
-        return np.asarray(json.loads(path.read_text()), dtype=np.float64)
-    raise DatasetFormatError(f"actions file {path}: expected .json or .npy, got {path.suffix!r}")
+    """Model-space ``[T, D]``: ``.npy``, or JSON ``[[...]]`` / ``{"actions": [[...]]}`` (checked by the input layer)."""
+    return read_array_file(path, "actions", key="actions", shape=(None, None))
 
 
 def _droid_fixture(adapter, num_frames: int, num_actions: int) -> Inputs:
@@ -87,32 +99,44 @@ def _droid_fixture(adapter, num_frames: int, num_actions: int) -> Inputs:
     return Inputs(frames, actions, initial_pose=poses[0], reference_poses=poses[:span])
 
 
-def _fixture(adapter, mode: str) -> Inputs:
-    from cosmos_robotics.media import read_image, read_video
+def _droid_fixture_for(adapter, mode: str) -> Inputs:
+    chunk = adapter.preset.chunk_size
+    if mode == "fd":
+        return _droid_fixture(adapter, 1, FIXTURE_CHUNKS * chunk)
+    return _droid_fixture(adapter, FIXTURE_CHUNKS * chunk + 1, 0)
 
+
+def _asset_fixture(image: str, actions: str, video: str, chunks: int):
+    """A cookbook image + action file (FD) or video of ``chunks`` chunks (ID)."""
+    def load(adapter, mode: str) -> Inputs:
+        from cosmos_robotics.media import read_image, read_video
+
+        if mode == "fd":
+            return Inputs(read_image(COOKBOOK / image)[None], _read_actions(COOKBOOK / actions))
+        return Inputs(read_video(COOKBOOK / video, max_frames=chunks * adapter.preset.chunk_size + 1))
+    return load
+
+
+FIXTURES = {  # embodiment -> the bundled cookbook sample it runs on
+    "droid": _droid_fixture_for,
+    "av": _asset_fixture("images/av_0.jpg", "actions/av_traj_forward.json", "videos/av_0.mp4", 1),
+    "umi": _asset_fixture("images/umi.png", "actions/umi.json", "videos/umi.mp4", FIXTURE_CHUNKS),
+}
+
+
+def _fixture(adapter, mode: str) -> Inputs:
     if not COOKBOOK.is_dir():
         raise DatasetFormatError(f"--fixture reads the sample data of a repository clone ({COOKBOOK}), which this "
                                  "installation does not have; pass --image/--video/--actions instead")
-    chunk = adapter.preset.chunk_size
-    if adapter.name == "droid":
-        if mode == "fd":
-            return _droid_fixture(adapter, 1, FIXTURE_CHUNKS * chunk)
-        return _droid_fixture(adapter, FIXTURE_CHUNKS * chunk + 1, 0)
-    assets = {
-        "av": ("images/av_0.jpg", "actions/av_traj_forward.json", "videos/av_0.mp4", chunk + 1),
-        "umi": ("images/umi.png", "actions/umi.json", "videos/umi.mp4", FIXTURE_CHUNKS * chunk + 1),
-    }
-    if adapter.name not in assets:
-        raise DatasetFormatError(f"--fixture: bundled assets exist for av, droid, umi; got {adapter.name!r}")
-    image, actions, video, frames = assets[adapter.name]
-    if mode == "fd":
-        return Inputs(read_image(COOKBOOK / image)[None], _read_actions(COOKBOOK / actions))
-    return Inputs(read_video(COOKBOOK / video, max_frames=frames))
+    if adapter.name not in FIXTURES:
+        raise DatasetFormatError(f"--fixture: bundled assets exist for {', '.join(FIXTURES)}; got {adapter.name!r}")
+    return FIXTURES[adapter.name](adapter, mode)
 
 
 def _inputs(args, adapter, mode: str) -> Inputs:
     from cosmos_robotics.media import read_image, read_video
 
+    _check_out(args.out)
     if args.fixture:
         return _fixture(adapter, mode)
     if mode == "fd":
@@ -131,7 +155,7 @@ def _write_outputs(out: Path, adapter, mode: str, frames, actions, inputs: Input
     from cosmos_robotics.viz import plot_trajectories
 
     out.mkdir(parents=True, exist_ok=True)
-    command = adapter.decode(actions, inputs.initial_pose)
+    command = adapter.decode_rollout(actions, inputs.initial_pose)
     if frames is not None:
         write_video(frames, out / "video.mp4", fps=adapter.preset.fps)
     record = {
@@ -145,9 +169,9 @@ def _write_outputs(out: Path, adapter, mode: str, frames, actions, inputs: Input
     trajectories = {label: command.poses}
     if inputs.reference_poses is not None:
         trajectories["recorded"] = inputs.reference_poses[: len(command.poses)]
-    # Camera-frame embodiments (OpenCV: z forward, y down) read best top-down (x, z).
-    axes, labels = ((0, 2, 1), ("x", "z", "y")) if adapter.name == "av" else ((0, 1, 2), ("x", "y", "z"))
-    plot_trajectories(trajectories, out / "trajectory.png", f"{adapter.name} {mode}", axes=axes, labels=labels)
+    axes = adapter.plot_axes
+    plot_trajectories(trajectories, out / "trajectory.png", f"{adapter.name} {mode}", axes=axes,
+                      labels=tuple("xyz"[i] for i in axes))
 
 
 def _model(args):
@@ -168,6 +192,7 @@ def _call_options(args) -> dict:
 
 def _run_fd(args: argparse.Namespace) -> int:
     adapter = get_adapter(args.embodiment)
+    adapter.check_mode("forward_dynamics")
     inputs = _inputs(args, adapter, "fd")
     actions = adapter.validate_model_actions(inputs.actions)
     model = _model(args)
@@ -181,6 +206,7 @@ def _run_fd(args: argparse.Namespace) -> int:
 def _run_id(args: argparse.Namespace) -> int:
     """Windows of ``chunk + 1`` frames, each starting on the previous window's last frame; actions concatenated."""
     adapter = get_adapter(args.embodiment)
+    adapter.check_mode("inverse_dynamics")
     inputs = _inputs(args, adapter, "id")
     chunk = adapter.preset.chunk_size
     windows = (len(inputs.frames) - 1) // chunk

@@ -6,7 +6,13 @@ from cosmos_robotics.embodiments import DOMAINS, available_adapters, get_adapter
 
 
 def register(sub) -> None:
-    parser = sub.add_parser("embodiments", help="list Cosmos 3 action domains and the adapters for them")
+    from cosmos_robotics.cli import add_command
+
+    parser = add_command(
+        sub, "embodiments", "list Cosmos 3 action domains and the adapters for them",
+        "Every action domain Cosmos 3 was trained on (id, raw action width, whether diffusers runs it, the\n"
+        "cookbook preset), then the adapters this toolkit implements with their width, modes and contract.",
+        "cosmos-robotics embodiments")
     parser.set_defaults(func=run)
 
 

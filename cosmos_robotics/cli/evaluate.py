@@ -8,23 +8,24 @@ from pathlib import Path
 
 
 def register(sub) -> None:
-    parser = sub.add_parser(
-        "evaluate", help="rank policies in a world model and check the ranking against the simulator",
-        description="Run every policy in the world-model env and in SimDroid-v0 from the same seeds (resumable: a "
-                    "rerun skips finished episodes), judge the imagined episodes with a success detector and write "
-                    "report.json (schema: cosmos_robotics/evaluation/report.schema.json), report.html and "
-                    "scatter.png. Seeds that the world model, the detector or a policy were trained or calibrated "
-                    "on are refused.",
-        epilog="example: cosmos-robotics evaluate --policies embedded embedded:noise=0.2 random "
-               "--world-model embedded --episodes 50 --out outputs/ope")
+    from cosmos_robotics.cli import add_command
+
+    parser = add_command(
+        sub, "evaluate", "rank policies in a world model and check the ranking against the simulator",
+        "Runs every policy in the world-model env and in SimDroid-v0 from the same seeds (resumable: a rerun\n"
+        "skips finished episodes), judges the imagined episodes with a success detector and writes report.json\n"
+        "(schema: cosmos_robotics/evaluation/report.schema.json), report.html and scatter.png. Seeds that the\n"
+        "world model, the detector or a policy were trained or calibrated on are refused.",
+        "cosmos-robotics evaluate --policies embedded embedded:noise=0.05 random --world-model embedded "
+        "--episodes 50 --out outputs/ope")
     parser.add_argument("--policies", nargs="+", required=True, help="policy specs (see `rollout --help`)")
-    parser.add_argument("--world-model", default="embedded", help="world-model backend (default embedded)")
+    parser.add_argument("--world-model", default="embedded", help="world-model backend")
     parser.add_argument("--checkpoint", default=None, help="backend checkpoint / server URL (default: its own)")
-    parser.add_argument("--episodes", type=int, default=50, help="seeds per policy (default 50)")
+    parser.add_argument("--episodes", type=int, default=50, help="seeds per policy")
     parser.add_argument("--seed-start", type=int, default=None, help="first evaluation seed (default 2,000,000)")
-    parser.add_argument("--steps", type=int, default=100, help="control steps per episode at 15 Hz (default 100)")
+    parser.add_argument("--steps", type=int, default=100, help="control steps per episode at 15 Hz")
     parser.add_argument("--detector", default="head",
-                        help="world-model success detector: head, frame or module:callable (default head)")
+                        help="world-model success detector: head, frame, reasoner or module:callable")
     parser.add_argument("--videos", type=int, default=2, help="seeds per policy with side-by-side videos")
     parser.add_argument("--workers", type=int, default=1, help="processes (one torch thread each)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads with --workers 1 (default: torch's)")

@@ -8,20 +8,21 @@ from pathlib import Path
 
 
 def register(sub) -> None:
-    parser = sub.add_parser(
-        "rollout", help="run a policy closed loop in the simulator or a world model; videos, summary, dataset",
-        description="Run a policy chunk by chunk in SimDroid-v0 (--env sim) or inside a world model "
-                    "(--env world-model) from the simulator's start states; writes one mp4 per episode and "
-                    "summary.json, and with --record a LeRobot v3 dataset.",
-        epilog="example: cosmos-robotics rollout --policy embedded:replan=8 --env world-model --seeds 0 1 "
-               "--out outputs/rollout")
+    from cosmos_robotics.cli import add_command
+
+    parser = add_command(
+        sub, "rollout", "run a policy closed loop in the simulator or a world model; videos, summary, dataset",
+        "Runs a policy chunk by chunk in SimDroid-v0 (--env sim) or inside a world model (--env world-model)\n"
+        "from the simulator's start states; writes one mp4 per episode and summary.json, and with --record a\n"
+        "LeRobot v3 dataset (imagined episodes are marked synthetic).",
+        "cosmos-robotics rollout --policy embedded:replan=8 --env world-model --seeds 0 1 --out outputs/rollout")
     parser.add_argument("--policy", required=True,
                         help="policy spec: expert[:noise=..,slip=..], embedded[:replan=k|ensemble=m], "
                              "planner[:samples=..], replay:dataset=DIR,episode=i")
     parser.add_argument("--env", choices=("sim", "world-model"), default="sim", help="where the policy acts")
-    parser.add_argument("--world-model", default="embedded", help="backend for --env world-model (default embedded)")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="start states (default 0)")
-    parser.add_argument("--steps", type=int, default=100, help="control steps per episode at 15 Hz (default 100)")
+    parser.add_argument("--world-model", default="embedded", help="backend for --env world-model")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="start states (simulator seeds)")
+    parser.add_argument("--steps", type=int, default=100, help="control steps per episode at 15 Hz")
     parser.add_argument("--out", type=Path, required=True, help="directory for the videos and summary.json")
     parser.add_argument("--record", type=Path, default=None, help="also write the episodes as a LeRobot v3 dataset")
     parser.set_defaults(func=run)

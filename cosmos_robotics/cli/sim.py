@@ -7,16 +7,24 @@ from pathlib import Path
 
 
 def register(sub) -> None:
+    from cosmos_robotics.cli import add_command
+
     sim = sub.add_parser("sim", help="the DROID-like MuJoCo simulator").add_subparsers(dest="sim_command", required=True)
-    rec = sim.add_parser("record", help="record policy rollouts as a LeRobot v3 dataset (resumable)")
+    rec = add_command(
+        sim, "record", "record policy rollouts as a LeRobot v3 dataset (resumable)",
+        "Runs a policy in SimDroid-v0 (Franka + 2F-85, three cameras) for --episodes episodes, episode i from\n"
+        "seed + i, in parallel processes, and writes a LeRobot v3 dataset with per-frame success and the Cosmos 3\n"
+        "DROID model-space actions. Crash-safe: a rerun with the same arguments continues where it stopped.",
+        "cosmos-robotics sim record --episodes 20 --policy expert:noise=0.01 --out data/sim")
     rec.add_argument("--episodes", type=int, required=True, help="total episodes the dataset should hold")
-    rec.add_argument("--policy", required=True, help='policy spec, e.g. "expert" or "expert:noise=0.03"')
+    rec.add_argument("--policy", required=True, help="policy spec: expert[:noise=..,slip=..,contract=1], embedded[:replan=k], planner, "
+                                                  "replay:dataset=DIR,episode=i")
     rec.add_argument("--out", type=Path, required=True, help="dataset directory (created, or resumed)")
-    rec.add_argument("--workers", type=int, default=2, help="simulation processes (default 2)")
-    rec.add_argument("--seed", type=int, default=0, help="episode i uses seed + i (default 0)")
-    rec.add_argument("--resolution", type=int, default=128, help="square camera images (default 128)")
-    rec.add_argument("--steps", type=int, default=100, help="steps per episode (default 100)")
-    rec.add_argument("--commit-every", type=int, default=10, help="episodes per atomic commit (default 10)")
+    rec.add_argument("--workers", type=int, default=2, help="simulation processes")
+    rec.add_argument("--seed", type=int, default=0, help="episode i uses seed + i")
+    rec.add_argument("--resolution", type=int, default=128, help="square camera images (pixels)")
+    rec.add_argument("--steps", type=int, default=100, help="steps per episode at 15 Hz")
+    rec.add_argument("--commit-every", type=int, default=10, help="episodes per atomic commit")
     rec.set_defaults(func=record)
 
 

@@ -10,34 +10,49 @@ from pathlib import Path
 from cosmos_robotics.errors import CosmosRoboticsError
 
 SIMULATED_DEFAULTS = {"episodes": 64, "first_seed": 0}
+TRAIN_HELP = {
+    "seed": "seed of initialisation and batch sampling", "steps": "optimizer steps", "batch_size": "windows per step",
+    "lr": "peak learning rate (one-cycle schedule)", "weight_decay": "AdamW weight decay",
+    "decoded_steps": "future frames decoded per sample (the decoder dominates the cost)",
+    "id_fraction": "share of each batch that also trains inverse dynamics",
+    "episode_length": "actions per training episode", "log_every": "steps between log lines",
+    "time_budget_s": "stop after this many seconds (0: no limit)",
+}
 
 
 def register(sub) -> None:
+    from cosmos_robotics.cli import add_command
     from cosmos_robotics.world_models.embedded.config import TrainConfig
 
-    parser = sub.add_parser("train", help="train the embedded world model (CPU or GPU), reproducible from --seed")
+    parser = add_command(
+        sub, "train", "train the embedded world model (CPU or GPU), reproducible from --seed",
+        "Trains the embedded world model (forward and inverse dynamics, policy, state and success heads) on\n"
+        "SimDroid-v0 episodes simulated in memory (--episodes) or on LeRobot v3 datasets recorded by\n"
+        "`cosmos-robotics sim record` (--data). Writes model.safetensors, config.json and training.json.",
+        "cosmos-robotics train --out weights/ --episodes 512 --steps 3096 --device cuda")
     parser.add_argument("--out", type=Path, required=True, help="directory for model.safetensors + config + log")
     parser.add_argument("--data", action="append", default=[], metavar="DIR",
                         help="LeRobot v3 dataset recorded by `sim record` (repeatable or comma-separated); "
                              "instead of simulating in memory")
     parser.add_argument("--episodes", type=int, default=None,
-                        help=f"episodes to simulate in memory (default {SIMULATED_DEFAULTS['episodes']})")
-    parser.add_argument("--first-seed", type=int, default=None, help="seed of the first simulated episode (default 0)")
+                        help=f"episodes to simulate in memory ({SIMULATED_DEFAULTS['episodes']} unless --data is given)")
+    parser.add_argument("--first-seed", type=int, default=None, help="seed of the first simulated episode (0 unless --data is given)")
     parser.add_argument("--workers", type=int, default=1, help="processes simulating, or decoding + replaying --data")
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
     defaults = TrainConfig()
     for f in fields(TrainConfig):
         parser.add_argument("--" + f.name.replace("_", "-"), type=type(getattr(defaults, f.name)),
-                            default=getattr(defaults, f.name))
+                            default=getattr(defaults, f.name), help=TRAIN_HELP.get(f.name, f.name.replace("_", " ")))
     parser.set_defaults(func=run)
 
 
 def run(args) -> int:
     from cosmos_robotics.training.data import generate_episodes, load_recorded_episodes
-    from cosmos_robotics.training.embedded import train
+    from cosmos_robotics.training.embedded import train, training_device
     from cosmos_robotics.world_models.embedded.checkpoint import save_checkpoint
     from cosmos_robotics.world_models.embedded.config import TrainConfig
 
+    device = training_device(args.device)
     config = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
     if config.steps < 1 or config.batch_size < 1:
         raise CosmosRoboticsError(f"--steps and --batch-size must be >= 1, got {config.steps}, {config.batch_size}")
@@ -53,7 +68,7 @@ def run(args) -> int:
         sim = {k: v if (v := getattr(args, k)) is not None else d for k, d in SIMULATED_DEFAULTS.items()}
         episodes = generate_episodes(sim["episodes"], sim["first_seed"], config.episode_length, args.workers)
         source = f"simulated: {sim['episodes']} episodes from seed {sim['first_seed']}"
-    model, log = train(episodes, config, device=args.device)
+    model, log = train(episodes, config, device=device)
     log["data"] = source
     save_checkpoint(model, args.out, log)
     print(json.dumps({k: log[k] for k in ("train_seconds", "episodes", "parameters")}))

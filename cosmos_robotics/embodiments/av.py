@@ -34,5 +34,6 @@ def make_av_adapter() -> AvAdapter:
         translation_scale=AV_TRANSLATION_SCALE,
         has_gripper=False,
         frame="OpenCV camera-to-world (x right, y down, z forward), meters",
+        plot_axes=(0, 2, 1),
         description="ego camera poses [dt*1.35, rot6d], 10 Hz, 61 frames <-> 60 actions",
     )

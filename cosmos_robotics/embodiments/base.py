@@ -15,7 +15,8 @@ import numpy as np
 
 from cosmos_robotics import geometry
 from cosmos_robotics.embodiments.normalization import QuantileNormalizer
-from cosmos_robotics.errors import ActionContractError, ClampWarning, UnsupportedModeError
+from cosmos_robotics.errors import ActionContractError, ClampWarning, InputError, UnsupportedModeError
+from cosmos_robotics.inputs import real_array
 
 
 class ActionMode(StrEnum):
@@ -108,11 +109,21 @@ class EmbodimentAdapter:
             )
         return resolved
 
-    def as_array(self, value, what: str, shape: tuple[int | None, ...]) -> np.ndarray:
-        """Validate dtype (real numbers), rank, fixed dims and finiteness; return float64."""
-        array = np.asarray(value)
+    def as_array(self, value, what: str, shape: tuple[int | None, ...] | None) -> np.ndarray:
+        """Validate dtype (real numbers), rank, fixed dims and finiteness; return float64.
+
+        ``shape`` ``None`` accepts any shape. Lists are walked by the input layer, so ragged rows, strings and
+        booleans are refused, not coerced."""
+        if not isinstance(value, np.ndarray):
+            try:
+                value = real_array(value, what)
+            except InputError as exc:
+                raise ActionContractError(self.name, what, exc.expected, exc.got) from None
+        array = value
         if array.dtype.kind not in "fiu":
             raise ActionContractError(self.name, what, "a real-valued array", _describe(array))
+        if shape is None:
+            shape = (None,) * array.ndim
         expected = "[" + ", ".join("N" if s is None else str(s) for s in shape) + "]"
         if array.ndim != len(shape) or any(s is not None and s != a for s, a in zip(shape, array.shape, strict=True)):
             raise ActionContractError(self.name, what, f"shape {expected}", _describe(array))
@@ -140,6 +151,7 @@ class EmbodimentAdapter:
 
     def check_range(self, values: np.ndarray, what: str, low: float, high: float, tol: float = 0.0) -> np.ndarray:
         """Reject values outside [low - tol, high + tol]; values in the tolerance band are clipped with a warning."""
+        values = self.as_array(values, what, None)
         outside = (values < low - tol) | (values > high + tol)
         if outside.any():
             idx = np.argwhere(outside)[:3].tolist()
@@ -171,10 +183,34 @@ class EmbodimentAdapter:
 
     # -- normalization ----------------------------------------------------------------------------------------
     def normalize(self, raw: np.ndarray) -> np.ndarray:
+        """Raw ``[T, action_dim]`` -> model space (quantile-normalized where the contract is)."""
+        raw = self.as_array(raw, "raw actions", (None, self.action_dim))
         return raw if self.normalizer is None else self.normalizer.normalize(raw, self.name)
 
     def denormalize(self, model_actions: np.ndarray) -> np.ndarray:
+        model_actions = self.as_array(model_actions, "model-space actions", (None, self.action_dim))
         return model_actions if self.normalizer is None else self.normalizer.denormalize(model_actions)
+
+    def decode_rollout(self, model_actions, initial_pose=None) -> RobotCommand:
+        """Consecutive chunks of any total length (a rollout, or ID over a long video) -> one command.
+
+        Chunk k is decoded (by the subclass's ``decode``) from where chunk k-1 ended, as a robot executes them."""
+        actions = self.validate_model_actions(model_actions)
+        size = self.preset.chunk_size
+        commands, start = [], initial_pose
+        for begin in range(0, len(actions), size):
+            commands.append(self.decode(actions[begin : begin + size], start))
+            start = None if commands[-1].poses is None else commands[-1].poses[-1]
+
+        def joined(name: str, skip_first: bool = False):
+            parts = [getattr(c, name) for c in commands]
+            if parts[0] is None:
+                return None
+            return np.concatenate([parts[0]] + [p[1:] if skip_first else p for p in parts[1:]])
+
+        first = commands[0]
+        return RobotCommand(first.embodiment, first.frame, poses=joined("poses", skip_first=True),
+                            gripper=joined("gripper"), joint_positions=joined("joint_positions"))
 
 
 @dataclass(frozen=True)
@@ -188,6 +224,8 @@ class PoseAdapter(EmbodimentAdapter):
     has_gripper: bool = True
     frame: str = "world"
     lerobot_columns: tuple[str, ...] = ()  # raw LeRobot v3 columns that ``encode_columns`` reads
+    # Axes of a trajectory plot: the ground plane first. Camera frames (OpenCV: z forward, y down) use (0, 2, 1).
+    plot_axes: tuple[int, int, int] = (0, 1, 2)
 
     @property
     def needs_start_pose(self) -> bool:
@@ -197,9 +235,29 @@ class PoseAdapter(EmbodimentAdapter):
         """Raw LeRobot columns of a window of ``T+1`` frames -> ``[T, action_dim]`` model space."""
         raise ActionContractError(self.name, "LeRobot columns", "an embodiment recorded as LeRobot data", "none known")
 
+    def check_columns(self, columns) -> dict[str, np.ndarray]:
+        """``columns`` must hold this adapter's ``lerobot_columns``, as equal-length arrays."""
+        if not self.lerobot_columns:
+            raise ActionContractError(self.name, "LeRobot columns", "an embodiment recorded as LeRobot data",
+                                      "none known")
+        if not isinstance(columns, dict) or any(c not in columns for c in self.lerobot_columns):
+            got = sorted(map(str, columns))[:6] if isinstance(columns, dict) else type(columns).__name__
+            raise ActionContractError(self.name, "LeRobot columns", f"a dict with {list(self.lerobot_columns)}",
+                                      str(got))
+        arrays = {c: self.as_array(columns[c], c, None) for c in self.lerobot_columns}
+        lengths = {len(a) if a.ndim else 0 for a in arrays.values()}
+        if len(lengths) != 1 or 0 in lengths:
+            raise ActionContractError(self.name, "LeRobot columns", "non-empty columns of one length",
+                                      f"lengths {sorted(lengths)}")
+        return arrays
+
     def encode_lerobot_window(self, columns: dict[str, np.ndarray], start: int, length: int | None = None) -> np.ndarray:
         """Encode frames ``start .. start+T`` of an episode's columns (``T`` = preset chunk size by default)."""
         length = self.preset.chunk_size if length is None else length
+        columns = self.check_columns(columns)
+        for name, value in (("start", start), ("length", length)):
+            if isinstance(value, bool) or not isinstance(value, int | np.integer):
+                raise ActionContractError(self.name, f"window {name}", "an integer", repr(value)[:40])
         frames = len(next(iter(columns.values())))
         if start < 0 or length < 1 or start + length >= frames:
             raise ActionContractError(self.name, "window", f"start >= 0 and start + length < {frames} frames",
@@ -222,10 +280,11 @@ class PoseAdapter(EmbodimentAdapter):
     def validate_poses(self, poses, what: str = "poses") -> np.ndarray:
         poses = self.as_array(poses, what, (None, 4, 4))
         err = geometry.rotation_orthonormality_error(poses)
-        if (err > 1e-4).any() or np.abs(poses[:, 3] - [0, 0, 0, 1]).max() > 1e-9:
+        if (err > 1e-4).any() or np.abs(poses[:, 3] - [0, 0, 0, 1]).max(initial=0.0) > 1e-9:
             raise ActionContractError(
                 self.name, what, "rigid transforms (orthonormal rotation, last row [0,0,0,1])",
-                f"max rotation orthonormality error {err.max():.3g} at index {int(err.argmax())}",
+                f"max rotation orthonormality error {err.max(initial=0.0):.3g} at index "
+                f"{int(err.argmax()) if len(err) else 0} (or a last row other than [0, 0, 0, 1])",
             )
         return poses
 
@@ -246,8 +305,10 @@ class PoseAdapter(EmbodimentAdapter):
         return self.normalize(rel)
 
     def decode(self, model_actions, initial_pose=None) -> RobotCommand:
-        """``[T, action_dim]`` model space -> ``[T+1, 4, 4]`` absolute poses from ``initial_pose`` (+ gripper)."""
-        raw = self.denormalize(self.validate_model_actions(model_actions))
+        """``[T, action_dim]`` model space -> ``[T+1, 4, 4]`` absolute poses from ``initial_pose`` (+ gripper).
+
+        ``T`` is at most the preset's chunk size (use :meth:`decode_rollout` for several chunks)."""
+        raw = self.denormalize(self.validate_chunk(model_actions))
         err = geometry.rot6d_orthonormality_error(raw[:, 3:9])
         if (err > self.rot6d_tolerance).any():
             raise ActionContractError(
@@ -257,7 +318,8 @@ class PoseAdapter(EmbodimentAdapter):
             )
         deltas = geometry.matrix_from_pose9d(raw[:, :9])
         deltas[:, :3, 3] /= self.translation_scale
-        start = np.eye(4) if initial_pose is None else self.validate_poses(np.asarray(initial_pose)[None], "initial pose")[0]
+        start = np.eye(4) if initial_pose is None else self.validate_poses(
+            self.as_array(initial_pose, "initial pose", (4, 4))[None], "initial pose")[0]
         poses = self.from_model_frame(geometry.integrate_relative(deltas, self.to_model_frame(start[None])[0]))
         gripper = self.gripper_from_model(raw[:, 9]) if self.has_gripper else None
         return RobotCommand(embodiment=self.name, frame=self.frame, poses=poses, gripper=gripper)

@@ -15,6 +15,7 @@ import numpy as np
 
 from cosmos_robotics import geometry
 from cosmos_robotics.embodiments.base import PoseAdapter, Preset
+from cosmos_robotics.embodiments.domains import domain_stats_file
 from cosmos_robotics.embodiments.normalization import QuantileNormalizer, load_stats
 from cosmos_robotics.errors import ActionContractError
 
@@ -35,19 +36,21 @@ def compose_concat_view(wrist: np.ndarray, exterior_1: np.ndarray, exterior_2: n
     (640x540 for DROID). Half-size resizing is bilinear with half-pixel centres (``align_corners=False``).
     """
     views = {"wrist": wrist, "exterior_1": exterior_1, "exterior_2": exterior_2}
-    shapes = {k: np.shape(v) for k, v in views.items()}
-    ref = shapes["wrist"]
     for key, view in views.items():
-        view = np.asarray(view)
+        if not isinstance(view, np.ndarray):
+            raise ActionContractError("droid", f"{key} image", "a uint8 numpy array [..., H, W, 3]",
+                                      type(view).__name__)
+    ref = wrist.shape
+    for key, view in views.items():
         if view.dtype != np.uint8 or view.ndim < 3 or view.shape[-1] != 3 or view.shape != ref:
             raise ActionContractError(
                 "droid", f"{key} image", f"uint8 [..., H, W, 3] all of one shape {ref}", f"{view.dtype} {view.shape}"
             )
     h, w = ref[-3], ref[-2]
-    if h % 2 or w % 2:
+    if h % 2 or w % 2 or h < 2 or w < 2:
         raise ActionContractError("droid", "image size", "even height and width", f"{h}x{w}")
     lead = ref[:-3]
-    flat = [np.asarray(v).reshape(-1, h, w, 3) for v in (wrist, exterior_1, exterior_2)]
+    flat = [np.ascontiguousarray(v.reshape(-1, h, w, 3)) for v in (wrist, exterior_1, exterior_2)]
     out = np.empty((len(flat[0]), h + h // 2, w, 3), dtype=np.uint8)
     for i in range(len(out)):
         out[i, :h] = flat[0][i]
@@ -103,16 +106,32 @@ class DroidAdapter(PoseAdapter):
         return self.encode_poses(self.poses_from_cartesian(cartesian_position), gripper_action)
 
     def encode_columns(self, columns: dict[str, np.ndarray]) -> np.ndarray:
-        cartesian, gripper = (columns[c] for c in self.lerobot_columns)
+        cartesian, gripper = self.check_columns(columns).values()
         return self.encode_window(cartesian, gripper[:-1])
 
     def decode_from_cartesian(self, model_actions, initial_cartesian):
         """Decode starting from a ``[6]`` cartesian state (the robot's current flange pose)."""
-        return self.decode(model_actions, self.poses_from_cartesian(np.asarray(initial_cartesian)[None])[0])
+        start = self.as_array(initial_cartesian, "initial cartesian_position", (6,))
+        return self.decode(model_actions, self.poses_from_cartesian(start[None])[0])
+
+
+def droid_contract_box(margin: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
+    """Per-frame motion that stays inside the shipped DROID q01..q99, derived from the stats (not hand-copied).
+
+    Returns ``(low, high)`` of ``[dx, dy, dz, rx, ry, rz]`` in the model frame (m, rad about each axis): translation
+    ``margin * [q01, q99]`` per axis; rotation ``margin * asin(q)`` of the smallest rot6d entry a rotation about that
+    axis moves (x: R21, y: R20, z: R10 and R01), so a motion inside the box is never clamped by normalization.
+    """
+    q01, q99 = load_stats(domain_stats_file("droid_lerobot"))
+    moved = {0: (8,), 1: (5,), 2: (4, 6)}  # rot6d = [R00, R10, R20, R01, R11, R21] at action dims 3..8
+    rotation = np.array([np.arcsin(min(min(-q01[i], q99[i]) for i in moved[axis])) for axis in range(3)])
+    low = margin * np.concatenate([q01[:3], -rotation])
+    high = margin * np.concatenate([q99[:3], rotation])
+    return low, high
 
 
 def make_droid_adapter(clamp: bool = True) -> DroidAdapter:
-    q01, q99 = load_stats("droid_lerobot_stats.json")
+    q01, q99 = load_stats(domain_stats_file("droid_lerobot"))
     return DroidAdapter(
         name="droid",
         domain_name="droid_lerobot",

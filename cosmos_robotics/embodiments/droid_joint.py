@@ -22,29 +22,37 @@ JOINT_LIMIT_TOLERANCE = 0.05
 
 @dataclass(frozen=True)
 class DroidJointAdapter(EmbodimentAdapter):
-    def check_joints(self, joints: np.ndarray, what: str) -> np.ndarray:
+    def check_joints(self, joints, what: str) -> np.ndarray:
+        """``[7]`` or ``[N, 7]`` joint angles within the Panda limits (+ tolerance); the error names joint, row, value."""
+        joints = self.as_array(joints, what, None)
+        if joints.ndim not in (1, 2) or joints.shape[-1] != 7:
+            raise ActionContractError(self.name, what, "shape [7] or [N, 7]", f"shape {list(joints.shape)}")
         low, high = PANDA_JOINT_LOWER - JOINT_LIMIT_TOLERANCE, PANDA_JOINT_UPPER + JOINT_LIMIT_TOLERANCE
-        bad = (joints < low) | (joints > high)
+        flat = joints.reshape(-1, 7)
+        bad = (flat < low) | (flat > high)
         if bad.any():
-            row, col = (np.argwhere(bad)[0].tolist() + [0])[-2:] if joints.ndim == 2 else (0, int(np.argmax(bad)))
+            row, col = (int(i) for i in np.argwhere(bad)[0])
+            where = f" (row {row})" if joints.ndim == 2 else ""
             raise ActionContractError(
                 self.name, what, f"Franka joint {col + 1} within [{low[col]:.3f}, {high[col]:.3f}] rad",
-                f"{joints.reshape(-1, 7)[row, col]:.4f} (row {row})",
+                f"{flat[row, col]:.4f}{where}",
             )
         return joints
 
     def encode_state(self, joint_position, gripper_position) -> np.ndarray:
         """Robot state -> the ``[8]`` conditioning row ``[q(7), 1 - gripper]``."""
         q = self.check_joints(self.as_array(joint_position, "joint_position", (7,)), "joint_position")
-        g = self.as_array(np.reshape(gripper_position, (1,)), "gripper_position", (1,))
-        g = self.check_range(g, "gripper_position (0 open .. 1 closed)", 0.0, 1.0)
+        g = self.as_array(gripper_position, "gripper_position", None)
+        if g.size != 1:
+            raise ActionContractError(self.name, "gripper_position", "one value", f"shape {list(g.shape)}")
+        g = self.check_range(g.reshape(1), "gripper_position (0 open .. 1 closed)", 0.0, 1.0)
         return np.concatenate([q, 1.0 - g])
 
     def decode(self, model_actions, initial_pose=None) -> RobotCommand:
-        """``[T, 8]`` -> joint targets ``[T, 7]`` + gripper ``[T]`` (0 open .. 1 closed)."""
+        """``[T, 8]`` (``T`` <= the preset chunk) -> joint targets ``[T, 7]`` + gripper ``[T]`` (0 open .. 1 closed)."""
         if initial_pose is not None:
             raise ActionContractError(self.name, "initial_pose", "None (targets are absolute joints)", "a pose")
-        actions = self.validate_model_actions(model_actions)
+        actions = self.validate_chunk(model_actions)
         joints = self.check_joints(actions[:, :7], "decoded joint targets")
         gripper = 1.0 - self.check_range(actions[:, 7], "decoded gripper (model: 1 open)", 0.0, 1.0, tol=0.05)
         return RobotCommand(self.name, "Franka joint space (rad)", gripper=gripper, joint_positions=joints)

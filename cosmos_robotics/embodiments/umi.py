@@ -12,7 +12,9 @@ import numpy as np
 
 from cosmos_robotics import geometry
 from cosmos_robotics.embodiments.base import PoseAdapter, Preset
+from cosmos_robotics.embodiments.domains import domain_stats_file
 from cosmos_robotics.embodiments.normalization import QuantileNormalizer, load_stats
+from cosmos_robotics.errors import ActionContractError
 
 # Standard UMI rig: end effector 8.6 cm below (y) and 9 cm ahead (z) of the camera; touch-in-the-wild/FastUMI: z=0.056.
 UMI_EEF_IN_CAMERA = geometry.pose_matrix(np.eye(3), np.array([0.0, 0.086, 0.09]))
@@ -24,10 +26,10 @@ class UmiAdapter(PoseAdapter):
     eef_in_camera: np.ndarray | None = None
 
     def to_model_frame(self, poses: np.ndarray) -> np.ndarray:
-        return poses @ self.eef_in_camera
+        return self.as_array(poses, "poses", (None, 4, 4)) @ self.eef_in_camera
 
     def from_model_frame(self, poses: np.ndarray) -> np.ndarray:
-        return poses @ geometry.invert_pose(self.eef_in_camera)
+        return self.as_array(poses, "poses", (None, 4, 4)) @ geometry.invert_pose(self.eef_in_camera)
 
     def gripper_to_model(self, gripper: np.ndarray) -> np.ndarray:
         return self.check_range(gripper, "gripper width (m)", 0.0, UMI_MAX_WIDTH_M)
@@ -39,15 +41,19 @@ class UmiAdapter(PoseAdapter):
         """``[T+1, 7]`` camera poses (xyz, quat wxyz) + ``[T+1]`` widths -> ``[T, 10]`` model space."""
         traj = self.as_array(camera_xyz_wxyz, "camera trajectory xyz+wxyz", (None, 7))
         width = self.as_array(gripper_width, "gripper width", (len(traj),))
+        norms = np.linalg.norm(traj[:, 3:], axis=1)
+        if (norms < 1e-6).any():
+            raise ActionContractError(self.name, "camera trajectory quaternion", "non-zero quaternions (wxyz)",
+                                      f"norm {norms.min():.3g} at row {int(norms.argmin())}")
         poses = geometry.pose_matrix(geometry.quat_wxyz_to_matrix(traj[:, 3:]), traj[:, :3])
         return self.encode_poses(poses, width[1:])
 
     def encode_columns(self, columns: dict[str, np.ndarray]) -> np.ndarray:
-        return self.encode_trajectory(*(columns[c] for c in self.lerobot_columns))
+        return self.encode_trajectory(*self.check_columns(columns).values())
 
 
 def make_umi_adapter(eef_in_camera: np.ndarray = UMI_EEF_IN_CAMERA) -> UmiAdapter:
-    q01, q99 = load_stats("umi_lerobot_stats.json", slice(0, 10))
+    q01, q99 = load_stats(domain_stats_file("umi"), slice(0, 10))
     return UmiAdapter(
         name="umi",
         domain_name="umi",

@@ -4,6 +4,6 @@ offline policy evaluation (``evaluate``: world-model success vs simulator succes
 from cosmos_robotics.evaluation.evaluate import evaluate
 from cosmos_robotics.evaluation.metrics import psnr
 from cosmos_robotics.evaluation.protocol import EVALUATION_SEED, SeedOverlapError
-from cosmos_robotics.evaluation.success import Verdict, make_detector
+from cosmos_robotics.evaluation.success import make_detector
 
-__all__ = ["EVALUATION_SEED", "SeedOverlapError", "Verdict", "evaluate", "make_detector", "psnr"]
+__all__ = ["EVALUATION_SEED", "SeedOverlapError", "evaluate", "make_detector", "psnr"]

@@ -68,16 +68,21 @@ def compare_imagination(world_model: WorldModel, policy: Policy, seed: int, step
 def write_comparison(comparison: Comparison, out: Path) -> list[str]:
     """``rollout.mp4`` (left imagined, right simulator), ``trajectory.png``, ``summary.json`` under ``out``."""
     from cosmos_robotics.embodiments import get_adapter
-    from cosmos_robotics.media import write_video
+    from cosmos_robotics.media import captioned_grid, write_video
+    from cosmos_robotics.rollout.runner import VIEW_ORDER
     from cosmos_robotics.viz import plot_trajectories
 
     out.mkdir(parents=True, exist_ok=True)
     droid = get_adapter("droid")
-    video = np.concatenate([stacked_views(comparison.imagined), stacked_views(comparison.simulated)], axis=2)
+    video = captioned_grid({"imagined (world model)": stacked_views(comparison.imagined),
+                            "simulator (same chunks)": stacked_views(comparison.simulated)},
+                           tuple(v.replace("_", " ") for v in VIEW_ORDER))
     write_video(video, out / "rollout.mp4", fps=droid.preset.fps)
+    truth = comparison.simulated.infos[-1]["privileged"]
     plot_trajectories({"world model (imagined)": droid.poses_from_cartesian(comparison.imagined.states()[:, :6]),
                        "simulator (same chunks)": droid.poses_from_cartesian(comparison.simulated.states()[:, :6])},
-                      out / "trajectory.png", "Flange path: world model vs MuJoCo")
+                      out / "trajectory.png", "Flange path: world model vs MuJoCo (base frame)",
+                      points={"cube (end, simulator)": truth["cube_pos"], "plate": truth["plate_pos"]})
     outputs = ["rollout.mp4 (left: world model, right: simulator; wrist / exterior 1 / exterior 2)",
                "trajectory.png", "summary.json"]
     (out / "summary.json").write_text(json.dumps({**comparison.summary, "outputs": outputs}, indent=1) + "\n")

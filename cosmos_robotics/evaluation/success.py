@@ -5,8 +5,9 @@ A detector judges an episode's last observations (``{key: [K, ...]}``, LeRobot k
 * ``head`` -- the embedded model's success head on the final frame and state (its step-0 probability);
 * ``frame`` -- a pixel detector on the final wrist view and state: the fraction of the ring around the red cube
   that is plate-white, counted only with the gripper open (``gripper < 0.25``, the simulator's own rule);
-* any callable ``(frames, task) -> verdict`` with ``.success`` (e.g. a Cosmos Reasoner judge, ``.confidence``,
-  ``.reason`` optional), given the world model's composed frames of the kept observations.
+* ``reasoner`` -- the Cosmos 3 Reasoner judge (``reasoning.ReasonerSuccessJudge``, a served Reasoner), or any
+  callable ``(frames, task) -> verdict`` with ``.success`` (``.confidence``, ``.reason`` optional), given the world
+  model's composed frames of the kept observations.
 
 Thresholds of ``head`` and ``frame`` come from ``calibration.json``, made by ``benchmarks/ope_calibrate.py`` on
 held-out simulator episodes (their seeds are excluded from every evaluation); their accuracy on the evaluation's
@@ -20,12 +21,12 @@ import json
 from dataclasses import dataclass, field
 from importlib import import_module
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from cosmos_robotics.errors import CosmosRoboticsError
 from cosmos_robotics.evaluation.protocol import SeedRange
+from cosmos_robotics.reasoning.judge import SuccessVerdict
 
 CALIBRATION = Path(__file__).parent / "calibration.json"
 GRIPPER_OPEN = 0.25  # SimDroidEnv.is_success: gripper position below this
@@ -34,14 +35,6 @@ IMAGE_PREFIX, STATE_KEY = "observation.images.", "observation.state"
 
 class DetectorError(CosmosRoboticsError, ValueError):
     """A detector spec that names nothing usable, or a detector without a calibrated threshold."""
-
-
-@dataclass(frozen=True)
-class Verdict:
-    success: bool
-    confidence: float
-    reason: str = ""
-    raw: Any = None
 
 
 @dataclass
@@ -62,8 +55,9 @@ class ThresholdDetector:
     def scores(self, observations: list[dict[str, np.ndarray]], task: str) -> np.ndarray:
         raise NotImplementedError
 
-    def judge(self, observations: list[dict[str, np.ndarray]], task: str) -> list[Verdict]:
-        return [Verdict(bool(s > self.threshold), float(s), f"{self.name} score {s:.3f} vs {self.threshold:.3f}")
+    def judge(self, observations: list[dict[str, np.ndarray]], task: str) -> list[SuccessVerdict]:
+        return [SuccessVerdict(bool(s > self.threshold), float(s), f"{self.name} score {s:.3f} vs {self.threshold:.3f}",
+                               "")
                 for s in self.scores(observations, task)]
 
 
@@ -136,8 +130,8 @@ class CallableDetector:
             views = {c: o[IMAGE_PREFIX + c] for c in ("wrist", "exterior_1", "exterior_2")}
             v = self.fn(self.world_model.compose_frame("droid", views), task)
             confidence = getattr(v, "confidence", None)
-            verdicts.append(Verdict(bool(v.success), float("nan") if confidence is None else float(confidence),
-                                    str(getattr(v, "reason", "")), getattr(v, "raw", None)))
+            verdicts.append(SuccessVerdict(bool(v.success), float("nan") if confidence is None else float(confidence),
+                                           str(getattr(v, "reason", "")), getattr(v, "raw", "")))
         return verdicts
 
 
@@ -150,7 +144,7 @@ def calibrated(name: str) -> tuple[float, dict]:
 
 
 def make_detector(spec, world_model):
-    """``"head"``, ``"frame"``, ``"module:attribute"`` (a callable, or a class built without arguments), or a
+    """``"head"``, ``"frame"``, ``"reasoner"``, ``"module:attribute"`` (a callable, or a class built without arguments), or a
     callable / detector object."""
     if not isinstance(spec, str):
         return spec if hasattr(spec, "judge") else CallableDetector(spec, world_model)
@@ -158,9 +152,13 @@ def make_detector(spec, world_model):
         return HeadDetector(world_model, *calibrated("head"))
     if spec == "frame":
         return FrameDetector(*calibrated("frame"))
+    if spec == "reasoner":
+        from cosmos_robotics.reasoning.judge import ReasonerSuccessJudge
+
+        return CallableDetector(ReasonerSuccessJudge(), world_model)
     module, sep, attribute = spec.partition(":")
     if not sep:
-        raise DetectorError(f"unknown success detector {spec!r}: expected head, frame or module:callable")
+        raise DetectorError(f"unknown success detector {spec!r}: expected head, frame, reasoner or module:callable")
     try:
         target = getattr(import_module(module), attribute)
     except (ImportError, AttributeError) as exc:

@@ -18,6 +18,11 @@ Design (copy-on-write commits, one atomic swap per batch of episodes):
   success) into it, and swaps it with ``root`` in one ``renameat2(RENAME_EXCHANGE)`` (see ``atomic_dir``). A
   process killed at any instant leaves ``root`` either at the previous commit or at the new one, plus garbage in
   ``.<name>.staging`` that the next writer deletes.
+* No finished episode is lost: every episode ``add()`` accepts is also written to a journal beside the dataset
+  (``.<name>.journal``, see ``journal``) before ``add()`` returns. A writer opened after a crash (or after a block
+  left by an exception) adopts the journaled episodes that continue ``root`` and commits them at once, so a
+  SIGKILL at any moment loses at most the episode being added. ``commit_every`` therefore only trades commit
+  overhead against files per dataset, not work at risk.
 * Resume: the committed episode count (and each episode's seed) is read back from ``root``; the caller regenerates
   the missing episodes with their own seeds, so an interrupted-and-resumed recording equals an uninterrupted one.
 
@@ -29,10 +34,13 @@ queue LeRobot drops frames when the encoder lags, which offline recording must n
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import shutil
 from pathlib import Path
 
+from cosmos_robotics.data.lerobot_reader import check_finalized, lerobot_errors
+from cosmos_robotics.data.video_backend import video_backend
 from cosmos_robotics.errors import DatasetFormatError
 from cosmos_robotics.export.atomic_dir import clone_tree, publish, recover
 from cosmos_robotics.export.episode import (
@@ -44,10 +52,11 @@ from cosmos_robotics.export.episode import (
     DatasetSpec,
     EpisodeRecord,
 )
+from cosmos_robotics.export.journal import EpisodeJournal
 from cosmos_robotics.export.provenance import EpisodeNote, Provenance, read_provenance, write_provenance
 
-# SVT-AV1 (LeRobot's default codec, if chosen) prints its whole configuration to stderr for every video unless told not to.
-os.environ.setdefault("SVT_LOG", "1")
+log = logging.getLogger(__name__)
+MAX_CAMERA_SIDE = 4096
 
 # LeRobot's own per-frame bookkeeping columns, present in every dataset.
 _LEROBOT_COLUMNS = ("timestamp", "frame_index", "episode_index", "index", "task_index")
@@ -93,6 +102,7 @@ class LeRobotEpisodeWriter:
         self.repo_id = repo_id or default_repo_id(self.root)
         self._rgb_encoder = rgb_encoder
         self._staging = self.root.with_name(f".{self.root.name}.staging")
+        _check_spec(spec)
         self.root.parent.mkdir(parents=True, exist_ok=True)
         self._lock = _lock(self.root.with_name(f".{self.root.name}.lock"))
         recover(self.root)
@@ -101,6 +111,10 @@ class LeRobotEpisodeWriter:
         self._committed = self._check_existing()
         self._pending: list[EpisodeNote] = []
         self._dataset = None
+        features = {k: _feature_signature(v) for k, v in spec.features().items()}
+        self._journal = EpisodeJournal(self.root.with_name(f".{self.root.name}.journal"),
+                                       {"provenance": provenance.reproducibility_key(), "features": features})
+        self.num_adopted = self._adopt()
 
     # -- state ------------------------------------------------------------------------------------------------
     @property
@@ -118,7 +132,11 @@ class LeRobotEpisodeWriter:
 
     # -- writing ----------------------------------------------------------------------------------------------
     def add(self, record: EpisodeRecord) -> int:
-        """Stage one episode; returns its episode index. Invalid records raise before anything is written."""
+        """Stage one episode; returns its episode index once it is safe on disk (journaled). Invalid records
+        raise before anything is written."""
+        return self._stage(record, journal=True)
+
+    def _stage(self, record: EpisodeRecord, journal: bool) -> int:
         self.spec.validate(record)
         dataset = self._open_staging()
         for t in range(record.length):
@@ -133,6 +151,8 @@ class LeRobotEpisodeWriter:
             dataset.add_frame(frame)
         dataset.save_episode()
         index = self.num_committed + self.num_pending
+        if journal:
+            self._journal.write(index, record)
         self._pending.append(EpisodeNote(index, record.length, bool(record.success), record.seed))
         return index
 
@@ -146,9 +166,14 @@ class LeRobotEpisodeWriter:
         write_provenance(self._staging, self.provenance, notes)
         publish(self._staging, self.root)
         self._committed, self._pending = notes, []
+        self._journal.drop(upto=len(notes))
 
     def abort(self) -> None:
-        """Drop the staged, uncommitted episodes."""
+        """Drop the staged, uncommitted episodes (journal included: they will not be adopted later)."""
+        self._discard_staging()
+        self._journal.drop()
+
+    def _discard_staging(self) -> None:
         if self._dataset is not None:
             # Finalize first: LeRobot's writer finalizes itself on garbage collection and would recreate files.
             self._dataset.finalize()
@@ -158,7 +183,8 @@ class LeRobotEpisodeWriter:
         self._pending = []
 
     def close(self) -> None:
-        self.abort()
+        """Release the dataset; uncommitted episodes stay journaled and the next writer adopts them."""
+        self._discard_staging()
         if self._lock is not None:
             self._lock.close()
             self._lock = None
@@ -174,16 +200,32 @@ class LeRobotEpisodeWriter:
             self.close()
 
     # -- internals --------------------------------------------------------------------------------------------
+    def _adopt(self) -> int:
+        """Commit the journaled episodes that continue ``root`` (left by a crash); returns how many."""
+        self._journal.drop(upto=self.num_committed)  # published by a commit killed before its cleanup
+        count = 0
+        for _index, record in self._journal.adoptable(self.num_committed):
+            self._stage(record, journal=False)
+            count += 1
+        if count:
+            log.info("%s: adopting %d finished episode(s) a previous writer had not committed", self.root, count)
+            self.commit()
+        self._journal.drop()  # what is left does not continue the dataset (a gap, another provenance)
+        return count
+
     def _open_staging(self):
         if self._dataset is not None:
             return self._dataset
         from lerobot.datasets.lerobot_dataset import LeRobotDataset  # heavy import, only when writing
 
+        encoder = self._rgb_encoder or default_rgb_encoder()
+        if "av1" in str(getattr(encoder, "vcodec", "")):
+            os.environ.setdefault("SVT_LOG", "1")  # else SVT-AV1 prints its whole configuration for every video
         common = {
             "streaming_encoding": True,
             "encoder_queue_maxsize": _UNBOUNDED_QUEUE,
-            "rgb_encoder": self._rgb_encoder or default_rgb_encoder(),
-            "video_backend": "pyav",
+            "rgb_encoder": encoder,
+            "video_backend": video_backend()[0],
         }
         if self._committed:
             # data/ and videos/ files are immutable once committed: link them; meta/ is rewritten: copy it.
@@ -211,7 +253,9 @@ class LeRobotEpisodeWriter:
             )
         from lerobot.datasets.dataset_metadata import LeRobotDatasetMetadata
 
-        meta = LeRobotDatasetMetadata(self.repo_id, root=self.root)
+        check_finalized(self.root)
+        with lerobot_errors(self.root):
+            meta = LeRobotDatasetMetadata(self.repo_id, root=self.root)
         got = {k: _feature_signature(v) for k, v in meta.features.items() if k not in _LEROBOT_COLUMNS}
         expected = {k: _feature_signature(v) for k, v in self.spec.features().items()}
         if got != expected or meta.fps != self.spec.fps:
@@ -236,6 +280,15 @@ class LeRobotEpisodeWriter:
 
 def _feature_signature(feature: dict) -> tuple:
     return feature["dtype"], tuple(feature["shape"]), tuple(feature["names"] or ())
+
+
+def _check_spec(spec: DatasetSpec) -> None:
+    """Sizes a recording could not hold (checked before any worker starts or any frame is rendered)."""
+    if not 1 <= spec.fps <= 1000:
+        raise DatasetFormatError(f"dataset fps: expected 1..1000, got {spec.fps}")
+    for cam, (h, w) in spec.cameras.items():
+        if not (1 <= h <= MAX_CAMERA_SIDE and 1 <= w <= MAX_CAMERA_SIDE):
+            raise DatasetFormatError(f"camera {cam!r}: expected 1..{MAX_CAMERA_SIDE} px per side, got {h}x{w}")
 
 
 def _lock(path: Path):

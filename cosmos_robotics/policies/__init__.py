@@ -10,6 +10,11 @@
   ``iterations``, ``elites``, ``noise``, ``replan``).
 * ``random`` -- uniform random model-space chunks (the floor of the evaluation ladder).
 * ``replay:dataset=DIR,episode=i`` -- the commands of a recorded ``sim record`` episode, chunk by chunk.
+* ``openpi:url=ws://HOST:PORT`` -- a Cosmos3-Nano-Policy-DROID server over the OpenPI websocket protocol
+  (32 absolute joint targets; ``replan=k`` executes k of them, ``timeout`` in seconds, ``composed=1`` sends the
+  540x640 concat view).
+* ``lerobot:path=DIR`` -- a LeRobot ``PreTrainedPolicy`` saved in ``DIR`` with its processors (``layout=poses|joints``
+  when the folder does not say which actions it gives).
 """
 
 from __future__ import annotations
@@ -71,10 +76,28 @@ def _replay(dataset: str, episode: float = 0, seed: int | None = None) -> Policy
     return dataset_replay(dataset, episode)
 
 
-POLICIES = {"expert": _expert, "embedded": _embedded, "planner": _planner, "random": _random, "replay": _replay}
+def _openpi(url: str, replan: float = 32, timeout: float = 60.0, composed: float = 0.0,
+            seed: int | None = None) -> Policy:
+    """``composed=1`` sends the 540x640 concat view instead of the three RoboArena views."""
+    from cosmos_robotics.policies.openpi import PolicyDroidClient
+
+    if not 1 <= replan <= 32 or composed not in (0.0, 1.0):
+        raise ValueError(f"replan must be in [1, 32] and composed 0 or 1, got {replan:g} and {composed:g}")
+    return ExecuteK(PolicyDroidClient(url, timeout_s=timeout, composed=bool(composed)), int(replan))
+
+
+def _lerobot(path: str, layout: str | None = None, seed: int | None = None) -> Policy:
+    from cosmos_robotics.policies.lerobot import LeRobotPolicy
+
+    return LeRobotPolicy(path, layout)
+
+
+POLICIES = {"expert": _expert, "embedded": _embedded, "planner": _planner, "random": _random, "replay": _replay,
+            "openpi": _openpi, "lerobot": _lerobot}
 PARAMETERS = {"expert": ("noise", "slip", "contract"), "embedded": ("replan", "ensemble", "noise"), "random": (),
-              "planner": ("samples", "iterations", "elites", "noise", "replan"), "replay": ("dataset", "episode")}
-TEXT_PARAMETERS = ("dataset",)  # every other value is a number
+              "planner": ("samples", "iterations", "elites", "noise", "replan"), "replay": ("dataset", "episode"),
+              "openpi": ("url", "replan", "timeout", "composed"), "lerobot": ("path", "layout")}
+TEXT_PARAMETERS = ("dataset", "url", "path", "layout")  # every other value is a number
 
 
 def make_policy(spec: str, seed: int | None = None) -> Policy:

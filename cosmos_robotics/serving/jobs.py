@@ -2,7 +2,9 @@
 
 One worker because a world model holds one accelerator; the bounded queue turns overload into a fast 429 instead
 of unbounded memory and latency. A job cancelled while running cannot interrupt the model call: its result is
-discarded when the call returns.
+discarded when the call returns. A finished job keeps no decoded media: its request (with the conditioning
+frames) is dropped and the generated frames live only as the mp4 a client can fetch, so memory is bounded by
+``(max_queued + 1)`` decoded requests however many jobs are kept.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 from cosmos_robotics.embodiments import ActionMode
 from cosmos_robotics.media import write_video
 from cosmos_robotics.world_models.base import WorldModel
-from cosmos_robotics.world_models.remote.wire import RemoteRequest, action_object
+from cosmos_robotics.world_models.remote.request import RemoteRequest, action_object
 
 log = logging.getLogger(__name__)
 FINISHED = ("completed", "failed", "cancelled")
@@ -34,7 +36,10 @@ class QueueFullError(Exception):
 @dataclass
 class Job:
     id: str
-    request: RemoteRequest
+    request: RemoteRequest | None  # None once finished: the frames it holds are not needed any more
+    size: str
+    num_frames: int
+    fps: float
     status: str = "queued"
     progress: int = 0
     created_at: int = field(default_factory=lambda: int(time.time()))
@@ -44,11 +49,10 @@ class Job:
     video: Path | None = None
 
     def to_json(self, model: str) -> dict[str, Any]:
-        request = self.request
         body: dict[str, Any] = {
             "id": self.id, "object": "video", "model": model, "status": self.status, "progress": self.progress,
-            "created_at": self.created_at, "completed_at": self.completed_at, "size": request.size,
-            "num_frames": request.num_frames, "seconds": str(round(request.num_frames / request.fps, 3)),
+            "created_at": self.created_at, "completed_at": self.completed_at, "size": self.size,
+            "num_frames": self.num_frames, "seconds": str(round(self.num_frames / self.fps, 3)),
             "content_available": self.video is not None,  # ours only: action-only results have no mp4
             "error": None if self.error is None else {"code": "generation_failed", "message": self.error},
         }
@@ -66,6 +70,7 @@ class JobQueue:
         self.stopping = threading.Event()
         self.media_dir = tempfile.TemporaryDirectory(prefix="cosmos-serve-")
         self.worker: threading.Thread | None = None
+        self.running: set[str] = set()
 
     # -- lifecycle ----------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -85,7 +90,8 @@ class JobQueue:
 
     # -- API ------------------------------------------------------------------------------------------------------
     def submit(self, request: RemoteRequest) -> Job:
-        job = Job(id=f"video_{uuid.uuid4().hex}", request=request)
+        job = Job(id=f"video_{uuid.uuid4().hex}", request=request, size=request.size, num_frames=request.num_frames,
+                  fps=request.fps)
         with self.lock:
             try:
                 self.pending.put_nowait(job)
@@ -104,6 +110,8 @@ class JobQueue:
             job = self.jobs.get(job_id)
             if job is not None and job.status not in FINISHED:
                 job.status, job.completed_at = "cancelled", int(time.time())
+                if job.id not in self.running:  # a queued job: its frames are freed now, the worker skips it
+                    job.request = None
             return job
 
     # -- worker ---------------------------------------------------------------------------------------------------
@@ -115,12 +123,20 @@ class JobQueue:
                 continue
             with self.lock:
                 if job.status != "queued":
+                    job.request = None
                     continue
                 job.status = "in_progress"
-            self._execute(job)
+                self.running.add(job.id)
+            try:
+                self._execute(job)
+            finally:
+                with self.lock:
+                    self.running.discard(job.id)
+                    job.request = None
 
     def _execute(self, job: Job) -> None:
         request = job.request
+        assert request is not None
         try:
             result = self.world_model.generate(request)
             video = None

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from cosmos_robotics.errors import CosmosRoboticsError
 from cosmos_robotics.training.data import Episodes
 from cosmos_robotics.world_models.embedded.config import CHUNK, ModelConfig, TrainConfig
 from cosmos_robotics.world_models.embedded.model import EmbeddedNet, to_model_images
@@ -101,6 +102,19 @@ def fit_steps(episodes: Episodes, config: TrainConfig, model_config: ModelConfig
     return max(1, int(config.time_budget_s / (per_step * 1.03)))
 
 
+def training_device(device: str) -> torch.device:
+    """The torch device for ``device``, or a typed error at once (before an hour of simulation) if it is absent."""
+    try:
+        resolved = torch.device(device)
+    except RuntimeError:
+        raise CosmosRoboticsError(f"--device: expected a torch device such as cpu or cuda, got {device!r}") from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise CosmosRoboticsError(f"--device {device}: no CUDA device is available on this machine; use --device cpu")
+    if resolved.type == "cuda" and resolved.index is not None and resolved.index >= torch.cuda.device_count():
+        raise CosmosRoboticsError(f"--device {device}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    return resolved
+
+
 def train(episodes: Episodes, config: TrainConfig, model_config: ModelConfig | None = None,
           device: str | torch.device = "cpu") -> tuple[EmbeddedNet, dict]:
     """Train from scratch; returns the model (eval mode) and a log for the model card."""
@@ -115,7 +129,9 @@ def train(episodes: Episodes, config: TrainConfig, model_config: ModelConfig | N
         config = replace(config, steps=min(config.steps, fit_steps(episodes, config, model_config, device)),
                          time_budget_s=0.0)
     optim = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    sched = torch.optim.lr_scheduler.OneCycleLR(optim, config.lr, total_steps=config.steps, pct_start=0.05)
+    # OneCycleLR divides by (pct_start * steps - 1): 20 steps at 5 % warm-up would divide by zero.
+    warmup = 0.05 if abs(0.05 * config.steps - 1.0) > 1e-9 else 2.0 / config.steps
+    sched = torch.optim.lr_scheduler.OneCycleLR(optim, config.lr, total_steps=config.steps, pct_start=warmup)
     use_amp = device.type == "cuda"
     id_count = max(1, int(round(config.batch_size * config.id_fraction)))
     history: list[dict] = []

@@ -141,13 +141,20 @@ class WorldModel(ABC):
         return get_adapter(embodiment).split_views(frame)
 
     def generate(self, request: WorldModelRequest) -> WorldModelResult:
+        request = self._checked(request)
+        start = time.perf_counter()
+        return self._result(request, self._generate(request), start)
+
+    def _checked(self, request: WorldModelRequest) -> WorldModelRequest:
         request = request.resolved()
         if not self.supports(request.adapter.name, request.mode):
             raise UnsupportedModeError(
                 f"backend {self.name!r} does not offer {request.mode.value} for embodiment {request.adapter.name!r}"
             )
-        start = time.perf_counter()
-        out = self._generate(request)
+        return request
+
+    def _result(self, request: WorldModelRequest, out: BackendOutput, start: float) -> WorldModelResult:
+        """Robot-space decoding, settings and total time (since ``start``) of one resolved request's output."""
         timings = {**out.timings, "total_s": time.perf_counter() - start}
         actions = request.actions if request.mode is ActionMode.FORWARD_DYNAMICS else out.actions
         return WorldModelResult(request, out.frames, actions, request.decoded(actions), timings, request.settings(),

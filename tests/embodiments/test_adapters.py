@@ -86,7 +86,7 @@ def test_umi_asset_denormalizes_to_unit_rot6d_columns(cookbook):
     assert np.abs(np.linalg.norm(raw[:, 3:6], axis=1) - 1).max() < 1e-3
     assert np.abs(np.linalg.norm(raw[:, 6:9], axis=1) - 1).max() < 1e-3
     assert 0.04 < raw[:, 9].min() and raw[:, 9].max() < 0.045
-    command = umi.decode(load_actions(cookbook, "umi"))
+    command = umi.decode_rollout(load_actions(cookbook, "umi"))  # two 16-step chunks
     assert command.poses.shape == (33, 4, 4) and command.gripper.shape == (32,)
 
 
@@ -141,7 +141,7 @@ def test_encode_decode_round_trip(traj, name):
     poses, gripper = traj
     adapter = make_droid_adapter(clamp=False) if name == "droid" else get_adapter(name)
     grip = None if name == "av" else gripper * (0.1 if name == "umi" else 1.0)
-    command = adapter.decode(adapter.encode_poses(poses, grip), poses[0])
+    command = adapter.decode_rollout(adapter.encode_poses(poses, grip), poses[0])
     np.testing.assert_allclose(command.poses, poses, atol=1e-6)
     if grip is not None:
         np.testing.assert_allclose(command.gripper, grip, atol=1e-6)
@@ -160,3 +160,22 @@ def test_av_car_frame_poses_become_opencv_camera_motion():
     turned[1, :3, :3] = Rotation.from_euler("z", 90, degrees=True).as_matrix()
     delta = geometry.matrix_from_rot6d(av.encode_poses(av.poses_from_car_frame(turned))[0, 3:9])
     np.testing.assert_allclose(delta @ [0, 0, 1], [-1, 0, 0], atol=1e-12)
+
+
+def test_droid_contract_box_is_derived_from_the_stats_and_never_clamps():
+    from cosmos_robotics.embodiments.droid import droid_contract_box
+
+    low, high = droid_contract_box()
+    droid = make_droid_adapter(clamp=False)
+    corners = []
+    for axis in range(6):
+        for bound in (low, high):
+            motion = np.zeros(6)
+            motion[axis] = bound[axis]
+            rotation = Rotation.from_rotvec(motion[3:]).as_matrix()
+            corners.append(np.concatenate([motion[:3], geometry.rot6d_from_matrix(rotation), [0.5]]))
+    normalized = droid.normalize(np.array(corners))
+    assert np.abs(normalized).max() <= 1.0 + 1e-9  # never clamped (diagonal rot6d entries reach q99 = 1 at rest)
+    assert np.abs(normalized[:, [0, 1, 2, 4, 5, 6, 8]]).max() <= 0.95  # the moved dims keep the 0.9 margin
+    loose_low, loose_high = droid_contract_box(margin=1.2)  # beyond q01..q99: some dim leaves [-1, 1]
+    assert loose_high[0] > droid.normalizer.q99[0] and loose_low[2] < droid.normalizer.q01[2]

@@ -13,7 +13,8 @@ import pytest
 from cosmos_robotics.evaluation import SeedOverlapError, evaluate
 from cosmos_robotics.evaluation.protocol import ProtocolMismatchError
 from cosmos_robotics.evaluation.report import ReportSchemaError, validate
-from cosmos_robotics.evaluation.success import Verdict, make_detector
+from cosmos_robotics.evaluation.success import make_detector
+from cosmos_robotics.reasoning import SuccessVerdict
 
 POLICIES = ["embedded", "random"]
 SMALL = {"episodes": 2, "episode_length": 16, "videos": 1, "progress": False}
@@ -83,7 +84,7 @@ def test_detector_accepts_a_judge_callable(small_run, world_model):
 
     def judge(frames, task):
         seen.append(frames.shape)
-        return Verdict(frames.mean() > 0, 0.9, "bright enough")
+        return SuccessVerdict(frames.mean() > 0, 0.9, "bright enough", "")
 
     out, report = small_run
     detector = make_detector(judge, world_model)

@@ -1,7 +1,9 @@
 """Deterministic synthetic episodes (smooth moving patterns, so video compression keeps them recognisable).
 
-Also runnable as a recorder (``python tests/export/synthetic_episodes.py ROOT N``) for the crash-safety test: it commits
-after every episode, like ``cosmos-robotics sim record``, and regenerates episode ``i`` from seed ``i``.
+Also runnable as a recorder (``python tests/export/synthetic_episodes.py ROOT N [COMMIT_EVERY]``) for the crash-safety
+test: like ``cosmos-robotics sim record`` it commits every few episodes and regenerates episode ``i`` from seed ``i``;
+it prints ``start K`` (episodes held after adopting a crashed run's journal), ``added i`` once ``add`` returned
+(the episode is safe from then on) and ``committed K``.
 """
 
 from __future__ import annotations
@@ -47,13 +49,16 @@ def make_episode(seed: int, length: int | None = None) -> EpisodeRecord:
     )
 
 
-def record(root: str, episodes: int) -> None:
+def record(root: str, episodes: int, commit_every: int = 1) -> None:
     with LeRobotEpisodeWriter(root, SPEC, PROVENANCE) as writer:
+        print(f"start {writer.num_committed}", flush=True)
         for index in range(writer.num_committed, episodes):
             writer.add(make_episode(index))
-            writer.commit()
-            print(f"committed {index}", flush=True)
+            print(f"added {index}", flush=True)
+            if writer.num_pending >= commit_every:
+                writer.commit()
+                print(f"committed {writer.num_committed}", flush=True)
 
 
 if __name__ == "__main__":
-    record(sys.argv[1], int(sys.argv[2]))
+    record(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 1)

@@ -35,11 +35,11 @@ def episode_rows(dataset: LeRobotDataset, episode_index: int) -> list[dict]:
     return [dataset[i] for i in range(ep["dataset_from_index"], ep["dataset_to_index"])]
 
 
-def assert_matches(dataset: LeRobotDataset, episode_index: int, record) -> None:
+def assert_matches(dataset: LeRobotDataset, episode_index: int, record, action_atol: float = 0.0) -> None:
     rows = episode_rows(dataset, episode_index)
     assert len(rows) == record.length
     np.testing.assert_array_equal(np.stack([r[STATE_KEY].numpy() for r in rows]), record.states)
-    np.testing.assert_array_equal(np.stack([r[ACTION_KEY].numpy() for r in rows]), record.actions)
+    np.testing.assert_allclose(np.stack([r[ACTION_KEY].numpy() for r in rows]), record.actions, rtol=0, atol=action_atol)
     np.testing.assert_array_equal(np.stack([r[MODEL_ACTION_KEY].numpy() for r in rows]), record.model_actions)
     success = np.stack([r[SUCCESS_KEY].numpy() for r in rows])
     assert success.dtype == bool and success.shape == (record.length,)  # a (1,) feature is a scalar column
@@ -94,13 +94,32 @@ def test_stats_cover_images_and_provenance_is_stored(written):
     ]
 
 
-def test_exception_inside_block_discards_the_batch(written, tmp_path):
-    root, _ = written
+def test_exception_inside_block_publishes_nothing_and_the_next_writer_adopts_the_finished_episode(tmp_path):
+    root = tmp_path / "adopt"
+    with LeRobotEpisodeWriter(root, SPEC, PROVENANCE) as writer:
+        writer.add(make_episode(0))
     with pytest.raises(RuntimeError, match="boom"), LeRobotEpisodeWriter(root, SPEC, PROVENANCE) as writer:
-        writer.add(make_episode(10))
+        writer.add(make_episode(1))
         raise RuntimeError("boom")
-    assert load(root).num_episodes == 3
+    assert load(root).num_episodes == 1  # root never saw the uncommitted episode
     assert not root.with_name(f".{root.name}.staging").exists()
+    with LeRobotEpisodeWriter(root, SPEC, PROVENANCE) as writer:
+        assert writer.num_adopted == 1 and writer.num_committed == 2
+    dataset = load(root)
+    assert dataset.num_episodes == 2
+    assert_matches(dataset, 1, make_episode(1))
+    assert not root.with_name(f".{root.name}.journal").exists()
+
+
+def test_abort_drops_the_batch_for_good(tmp_path):
+    root = tmp_path / "abort"
+    with LeRobotEpisodeWriter(root, SPEC, PROVENANCE) as writer:
+        writer.add(make_episode(0))
+        writer.commit()
+        writer.add(make_episode(1))
+        writer.abort()
+    with LeRobotEpisodeWriter(root, SPEC, PROVENANCE) as writer:
+        assert writer.num_adopted == 0 and writer.num_committed == 1
 
 
 def test_reopening_with_other_provenance_or_features_is_refused(written):

@@ -23,6 +23,7 @@ from cosmos_robotics.errors import (
 )
 from cosmos_robotics.serving import ServerConfig, create_app
 from cosmos_robotics.world_models.remote import RemoteConfig, RemoteRequest, VllmOmniWorldModel
+from cosmos_robotics.world_models.remote.vllm_wire import vllm_form
 
 FAST = {"poll_interval_s": 0.02, "backoff_s": 0.05, "backoff_max_s": 0.2, "job_timeout_s": 20}
 QUICK_STOP = ServerConfig(shutdown_grace_s=0.2)  # a restart must not wait for the blocked job
@@ -31,7 +32,7 @@ AV_ACTIONS = np.column_stack([np.full((4, 3), 0.1), np.tile(IDENTITY_ROT6D, (4, 
 
 def fd_form(**extra_overrides) -> tuple[dict, dict]:
     wire = RemoteRequest.of(RemoteRequest(ActionMode.FORWARD_DYNAMICS, "av", gradient_frames(1), AV_ACTIONS))
-    form = wire.vllm_form()
+    form = vllm_form(wire)
     extra = {**json.loads(form["extra_params"]), **extra_overrides}
     media = wire.media()
     return {**form, "extra_params": json.dumps(extra)}, {"input_reference": (media.filename, media.data, "image/png")}
@@ -154,11 +155,11 @@ def test_full_queue_gives_429_then_server_busy(gate):
     ("change", "param", "needle"),
     [
         (lambda f, x: f.pop("extra_params"), "extra_params", "JSON object"),
-        (lambda f, x: f.update(extra_params="{not json"), "extra_params", "invalid JSON"),
+        (lambda f, x: f.update(extra_params="{not json"), "extra_params", "valid JSON"),
         (lambda f, x: f.update(num_frames="7"), "num_frames", "action_chunk_size + 1 = 5"),
         (lambda f, x: f.update(seed="abc"), "seed", "an integer"),
         (lambda f, x: f.update(size="64by48"), "size", "WxH"),
-        (lambda f, x: f.update(extra_params=json.dumps({**x, "action": [[0.1] * 7] * 4})), "model-space actions",
+        (lambda f, x: f.update(extra_params=json.dumps({**x, "action": [[0.1] * 7] * 4})), "extra_params.action",
          "shape [N, 9]"),
         (lambda f, x: f.update(extra_params=json.dumps({**x, "domain_name": "mars_rover"})), None, "mars_rover"),
         (lambda f, x: f.update(extra_params=json.dumps({**x, "action_mode": "dream"})), None, "unknown mode"),
@@ -230,3 +231,30 @@ def test_local_media_paths_only_under_allowed_root(tmp_path):
     with running(create_app(ScriptedWorldModel())) as url:  # no root configured: paths are refused outright
         refused = httpx.post(f"{url}/v1/videos", data={**form, "input_reference": str(root / "frame.png")})
         assert refused.status_code == 422 and "--allowed-local-media-path" in refused.json()["error"]["message"]
+
+
+def test_cancel_is_per_call_concurrent_calls_on_one_client_do_not_cancel_each_other(gate):
+    model = ScriptedWorldModel(gate=gate)
+    app = create_app(model, QUICK_STOP)
+    with running(app) as url, VllmOmniWorldModel(RemoteConfig(url, **FAST)) as client:
+        results, errors = {}, {}
+
+        def call(name):
+            try:
+                results[name] = client.forward_dynamics(gradient_frames(1)[0], AV_ACTIONS, embodiment="av", seed=3)
+            except Exception as exc:  # noqa: BLE001 - the test inspects it
+                errors[name] = exc
+
+        first, second = (threading.Thread(target=call, args=(n,)) for n in ("first", "second"))
+        first.start()
+        assert model.started.wait(10)
+        second.start()
+        wait_for(lambda: len(app.state.jobs.jobs) == 2)  # both submitted: one running (gated), one queued
+        client.cancel(first.ident)
+        first.join(10)
+        assert isinstance(errors.get("first"), JobCancelledError)
+        gate.set()
+        second.join(20)
+        assert "second" not in errors and results["second"].frames.shape[0] == 5
+        client.cancel()  # nothing in flight: a later call is not affected
+        assert client.forward_dynamics(gradient_frames(1)[0], AV_ACTIONS, embodiment="av").frames.shape[0] == 5

@@ -1,8 +1,11 @@
 """The speed levers keep a real (tiny) Cosmos 3 pipeline's outputs, undo cleanly, and skip decoding for actions."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
+import torch._dynamo.utils
 from diffusers import Cosmos3OmniPipeline, CosmosActionCondition
 
 from cosmos_robotics.errors import UnsupportedModeError
@@ -92,3 +95,31 @@ def test_action_only_call_skips_decoding_and_returns_the_same_actions(pipe, monk
 def test_action_only_refuses_forward_dynamics(pipe):
     with pytest.raises(UnsupportedModeError, match="forward dynamics returns a video"):
         call_action_only(pipe, action=_fd(), prompt="x", fps=15.0)
+
+
+def test_vae_channels_last_decodes_the_same_and_undoes(pipe):
+    latents = torch.randn(1, 48, 2, 4, 6, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        plain = pipe.vae.decode(latents).sample
+        with accelerated(pipe, replace(AccelerationConfig.none(), vae_channels_last=True)):
+            conv = next(m for m in pipe.vae.modules() if isinstance(m, torch.nn.Conv3d))
+            assert conv.weight.is_contiguous(memory_format=torch.channels_last_3d)
+            fast = pipe.vae.decode(latents).sample
+    assert conv.weight.is_contiguous()
+    torch.testing.assert_close(fast, plain, rtol=1e-4, atol=1e-4)
+
+
+def test_compiled_vae_norms_decode_the_same_and_undo(pipe):
+    from diffusers.models.autoencoders.autoencoder_kl_wan import WanRMS_norm
+
+    latents = torch.randn(1, 48, 1, 2, 3, generator=torch.Generator().manual_seed(0))  # one frame: few shapes
+    graphs_before = torch._dynamo.utils.counters["stats"]["unique_graphs"]
+    with torch.no_grad():
+        plain = pipe.vae.decode(latents).sample
+        with accelerated(pipe, replace(AccelerationConfig.none(), compile_vae_norms=True)):
+            norm = next(m for m in pipe.vae.decoder.modules() if isinstance(m, WanRMS_norm))
+            assert "forward" in vars(norm)
+            fast = pipe.vae.decode(latents).sample
+    assert torch._dynamo.utils.counters["stats"]["unique_graphs"] > graphs_before  # really compiled
+    assert "forward" not in vars(norm)
+    torch.testing.assert_close(fast, plain, rtol=1e-5, atol=1e-5)

@@ -166,8 +166,9 @@ def test_first_frame_encode_matches_plain(tiny_checkpoint_dir, backend):
 
 def test_droid_joint_and_unsupported_requests_are_refused(backend):
     assert backend.supports("av", ActionMode.INVERSE_DYNAMICS)
-    assert not backend.supports("droid_joint", ActionMode.POLICY)
-    with pytest.raises(UnsupportedModeError, match="Policy-DROID"):
+    assert backend.supports("droid_joint", ActionMode.POLICY)  # Policy-DROID: test_cosmos3_sampler.py
+    assert not backend.supports("droid_joint", ActionMode.FORWARD_DYNAMICS)
+    with pytest.raises(ActionContractError, match="state"):
         backend.policy(_droid_view(1)[0], embodiment="droid_joint", instruction="pick up the cup")
     with pytest.raises(ActionContractError, match="17 frames"):
         backend.inverse_dynamics(_video("umi", 5), embodiment="umi")
@@ -197,7 +198,7 @@ def test_cli_fd_fixture_writes_video_actions_and_plot(tiny_checkpoint_dir, tmp_p
     assert video.shape == (2 * 16 + 1, 256, 256, 3)
     record = json.loads((out / "actions.json").read_text())
     np.testing.assert_allclose(record["model_space"], umi_actions)
-    expected = get_adapter("umi").decode(umi_actions)
+    expected = get_adapter("umi").decode_rollout(umi_actions)
     np.testing.assert_allclose(record["robot"]["poses"], expected.poses)
     assert record["settings"]["chunk_size"] == 16 and record["timings"]["total_s"] > 0
     assert (out / "trajectory.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

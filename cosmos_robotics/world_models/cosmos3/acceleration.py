@@ -14,7 +14,13 @@ attention reads text only, so its per-layer output and K/V are identical at ever
 * compiles the generation-pathway layer body with ``torch.compile`` (``compile_blocks``; one graph shared by all
   36 layers, recompiled per sequence length);
 
-and, for forward-dynamics / policy calls, VAE-encodes only the conditioning frame (``first_frame_encode``): the
+Opt-in levers that change the arithmetic or the call structure (off by default): ``fp8`` runs the generation
+pathway's four matrix products in e4m3 (:mod:`fp8`); ``cuda_graphs`` and batching run action calls through our own
+denoising loop (:mod:`sampler`), which replays each step from a CUDA graph; ``vae_channels_last`` stores the VAE's
+convolution weights channels-last; ``compile_vae_norms`` fuses each Wan RMS norm (upcast, normalize, scale, cast:
+about a third of the decode's non-convolution time) into one compiled kernel.
+
+And, for forward-dynamics / policy calls, VAE-encodes only the conditioning frame (``first_frame_encode``): the
 pipeline repeats that frame over the whole clip but keeps only latent frame 0 clean, and the Wan VAE is causal, so
 latent frame 0 of the full clip equals the encoding of frame 0 alone. ``cudnn_benchmark`` lets cuDNN pick the
 fastest convolution algorithms for the VAE. Action-only calls skip VAE decoding through
@@ -24,6 +30,7 @@ fastest convolution algorithms for the VAE. Action-only calls skip VAE decoding 
 from __future__ import annotations
 
 import contextlib
+import functools
 import types
 from collections import OrderedDict
 from collections.abc import Callable
@@ -36,6 +43,7 @@ import torch.nn.functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from cosmos_robotics.errors import UnsupportedModeError
+from cosmos_robotics.world_models.cosmos3.fp8 import Fp8Matrix, fp8_linear, quantize_weight
 
 AttentionBackend = Literal["default", "cudnn", "flash", "efficient", "math"]
 
@@ -62,6 +70,14 @@ class AccelerationConfig:
         first_frame_encode: VAE-encode only frame 0 for forward-dynamics / policy calls.
         cudnn_benchmark: let cuDNN time its convolution algorithms for the VAE's fixed shapes (process-wide flag,
             restored by ``remove()``; measured no gain on an H100, hence off by default).
+        fp8: e4m3 matrix products (row-wise scales) for the generation pathway's Q/K/V, output, gate/up and down
+            projections; not exact (the benchmark reports the deviation). Opt-in.
+        cuda_graphs: action calls run through :class:`~cosmos_robotics.world_models.cosmos3.sampler.ActionSampler`
+            and each denoising step (one transformer forward per prompt) is replayed from a CUDA graph captured per
+            shape (eager on a CPU). Exact. Opt-in.
+        vae_channels_last: channels-last (``channels_last_3d``) VAE weights. Opt-in.
+        compile_vae_norms: ``torch.compile`` the VAE's RMS norms (one fused kernel each; rounding may move by a
+            level). Opt-in.
     """
 
     text_kv_reuse: bool = True
@@ -71,6 +87,10 @@ class AccelerationConfig:
     compile_mode: str | None = None
     first_frame_encode: bool = True
     cudnn_benchmark: bool = False
+    fp8: bool = False
+    cuda_graphs: bool = False
+    vae_channels_last: bool = False
+    compile_vae_norms: bool = False
 
     @classmethod
     def none(cls) -> AccelerationConfig:
@@ -90,6 +110,7 @@ class AccelerationConfig:
             or self.attention_backend != "default"
             or self.fuse_projections
             or self.compile_blocks
+            or self.fp8
         )
 
     def __post_init__(self) -> None:
@@ -110,12 +131,15 @@ def _rotate_half(x: torch.Tensor) -> torch.Tensor:
 
 
 def _rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    return x * cos.unsqueeze(1) + _rotate_half(x) * sin.unsqueeze(1)
+    return x * cos.unsqueeze(-2) + _rotate_half(x) * sin.unsqueeze(-2)
 
 
 def _attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool, backend: str) -> torch.Tensor:
-    """``q [N, H, D]``, ``k/v [M, KV, D]`` -> ``[N, H*D]`` (grouped-query attention, one sequence)."""
-    q, k, v = (t.transpose(0, 1).unsqueeze(0) for t in (q, k, v))
+    """``q [(B,) N, H, D]``, ``k/v [(B,) M, KV, D]`` -> ``[(B,) N, H*D]`` (grouped-query attention)."""
+    single = q.dim() == 3
+    q, k, v = (t.transpose(-3, -2) for t in (q, k, v))
+    if single:
+        q, k, v = q.unsqueeze(0), k.unsqueeze(0), v.unsqueeze(0)
     if backend == "default":
         out = F.scaled_dot_product_attention(q, k, v, is_causal=causal, enable_gqa=True)
     else:
@@ -123,7 +147,8 @@ def _attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool, 
         k, v = k.repeat_interleave(groups, dim=1), v.repeat_interleave(groups, dim=1)
         with sdpa_kernel(_SDPA_BACKENDS[backend]):
             out = F.scaled_dot_product_attention(q, k, v, is_causal=causal)
-    return out.squeeze(0).transpose(0, 1).flatten(-2, -1)
+    out = out.transpose(-3, -2).flatten(-2, -1)
+    return out.squeeze(0) if single else out
 
 
 @dataclass
@@ -132,6 +157,32 @@ class _FusedWeights:
     qkv_gen: torch.Tensor
     gate_up_und: torch.Tensor | None
     gate_up_gen: torch.Tensor | None
+
+
+@dataclass
+class _Fp8Layer:
+    """The generation pathway's four matrices of one layer in e4m3 (Q/K/V and gate/up stacked)."""
+
+    qkv: Fp8Matrix
+    out: Fp8Matrix
+    gate_up: Fp8Matrix
+    down: Fp8Matrix
+    split: tuple[int, int, int]
+
+    @classmethod
+    def of(cls, layer) -> _Fp8Layer:
+        attn, mlp = layer.self_attn, layer.mlp_moe_gen
+        linears = (attn.add_q_proj, attn.add_k_proj, attn.add_v_proj, attn.to_add_out, mlp.up_proj, mlp.down_proj)
+        if mlp.hidden_act != "silu" or any(lin.bias is not None for lin in linears):
+            raise UnsupportedModeError("fp8: expected bias-free linears and a SiLU-gated MLP (the Cosmos3-Nano layout)")
+        qkv = (attn.add_q_proj, attn.add_k_proj, attn.add_v_proj)
+        return cls(
+            qkv=quantize_weight(torch.cat([lin.weight for lin in qkv])),
+            out=quantize_weight(attn.to_add_out.weight),
+            gate_up=quantize_weight(torch.cat([mlp.gate_proj.weight, mlp.up_proj.weight])),
+            down=quantize_weight(mlp.down_proj.weight),
+            split=tuple(lin.out_features for lin in qkv),
+        )
 
 
 def _project(x: torch.Tensor, fused: torch.Tensor | None, linears: tuple[torch.nn.Linear, ...]) -> list[torch.Tensor]:
@@ -166,18 +217,29 @@ def _und_pathway(layer, und_seq, cos, sin, fused: _FusedWeights | None, backend:
     return out, k_for_gen, v
 
 
-def _gen_pathway(layer, gen_seq, k_und, v_und, cos, sin, fused: _FusedWeights | None, backend: str):
-    """Generation pathway of one layer: vision/action tokens attend to text K/V and to themselves."""
+def _gen_pathway(layer, gen_seq, k_und, v_und, cos, sin, fused: _FusedWeights | None, backend: str,
+                 fp8: _Fp8Layer | None = None):
+    """Generation pathway of one layer: vision/action tokens ``[(B,) N, hidden]`` attend to the (shared) text
+    K/V ``[M, KV, D]`` and to themselves."""
     attn = layer.self_attn
+    lead = gen_seq.shape[:-1]
     x = layer.input_layernorm_moe_gen(gen_seq)
-    q, k, v = _project(x, fused.qkv_gen if fused else None, (attn.add_q_proj, attn.add_k_proj, attn.add_v_proj))
-    q = _rope(attn.norm_added_q(q.view(-1, attn.num_attention_heads, attn.head_dim)), cos, sin)
-    k = _rope(attn.norm_added_k(k.view(-1, attn.num_key_value_heads, attn.head_dim)), cos, sin)
-    v = v.view(-1, attn.num_key_value_heads, attn.head_dim)
-    out = _attention(q, torch.cat([k_und, k], dim=0), torch.cat([v_und, v], dim=0), causal=False, backend=backend)
-    residual = gen_seq + attn.to_add_out(out)
-    gate_up = fused.gate_up_gen if fused else None
-    return residual + _mlp(layer.mlp_moe_gen, layer.post_attention_layernorm_moe_gen(residual), gate_up)
+    if fp8 is None:
+        q, k, v = _project(x, fused.qkv_gen if fused else None, (attn.add_q_proj, attn.add_k_proj, attn.add_v_proj))
+    else:
+        q, k, v = fp8_linear(x, fp8.qkv).split(fp8.split, dim=-1)
+    q = _rope(attn.norm_added_q(q.view(*lead, attn.num_attention_heads, attn.head_dim)), cos, sin)
+    k = _rope(attn.norm_added_k(k.view(*lead, attn.num_key_value_heads, attn.head_dim)), cos, sin)
+    v = v.view(*lead, attn.num_key_value_heads, attn.head_dim)
+    k_und, v_und = (t.expand(*lead[:-1], *t.shape) for t in (k_und, v_und))
+    out = _attention(q, torch.cat([k_und, k], dim=-3), torch.cat([v_und, v], dim=-3), causal=False, backend=backend)
+    if fp8 is None:
+        residual = gen_seq + attn.to_add_out(out)
+        gate_up = fused.gate_up_gen if fused else None
+        return residual + _mlp(layer.mlp_moe_gen, layer.post_attention_layernorm_moe_gen(residual), gate_up)
+    residual = gen_seq + fp8_linear(out, fp8.out)
+    gate, up = fp8_linear(layer.post_attention_layernorm_moe_gen(residual), fp8.gate_up).chunk(2, dim=-1)
+    return residual + fp8_linear(F.silu(gate) * up, fp8.down)
 
 
 def _fuse_rows(linears: tuple[torch.nn.Linear, ...]) -> torch.Tensor:
@@ -267,6 +329,9 @@ class Acceleration:
     pipe: Any
     config: AccelerationConfig
     text_cache: TextKVCache
+    fused: list[_FusedWeights | None] = field(default_factory=list)  # per layer (None: unfused)
+    fp8: list[_Fp8Layer | None] = field(default_factory=list)  # per layer (None: bf16)
+    gen_fn: Callable = _gen_pathway  # the (maybe compiled) generation-pathway layer body
     _undo: list[Callable[[], None]] = field(default_factory=list)
 
     def remove(self) -> None:
@@ -281,11 +346,20 @@ def apply_acceleration(pipe, config: AccelerationConfig | None = None) -> Accele
     transformer = pipe.transformer
     if transformer._cp_shard_fn is not None and config.replaces_layers:
         raise UnsupportedModeError("apply_acceleration: context-parallel transformers are not supported")
+    device = transformer.device
+    if config.fp8 and device.type == "cuda" and torch.cuda.get_device_capability(device) < (8, 9):
+        raise UnsupportedModeError(f"fp8: expected a GPU with FP8 tensor cores (compute capability >= 8.9), got "
+                                   f"{torch.cuda.get_device_name(device)}")  # fmt: skip
     handle = Acceleration(pipe=pipe, config=config, text_cache=TextKVCache())
     if config.replaces_layers:
         _install_layers(transformer, config, handle)
     if config.first_frame_encode:
         _install_first_frame_encode(pipe, handle)
+    if config.compile_vae_norms:
+        _install_vae_norms(pipe.vae, handle)
+    if config.vae_channels_last:
+        _set_conv_format(pipe.vae, torch.channels_last_3d)
+        handle._undo.append(lambda: _set_conv_format(pipe.vae, torch.contiguous_format))
     if config.cudnn_benchmark:
         previous = torch.backends.cudnn.benchmark
         torch.backends.cudnn.benchmark = True
@@ -293,14 +367,50 @@ def apply_acceleration(pipe, config: AccelerationConfig | None = None) -> Accele
     return handle
 
 
+def _wan_rms_norm(norm, x: torch.Tensor) -> torch.Tensor:
+    """``WanRMS_norm.forward``'s math (normalize in float32, back to the input dtype, scale, shift)."""
+    normalized = F.normalize(x.float(), dim=1 if norm.channel_first else -1).to(x.dtype)
+    return normalized * norm.scale * norm.gamma + norm.bias
+
+
+def _install_vae_norms(vae, handle: Acceleration) -> None:
+    from diffusers.models.autoencoders.autoencoder_kl_wan import WanRMS_norm
+
+    _raise_recompile_limit()
+    compiled = torch.compile(_wan_rms_norm, fullgraph=True, dynamic=False)
+    norms = [m for m in vae.modules() if isinstance(m, WanRMS_norm)]
+    for norm in norms:
+        norm.forward = functools.partial(compiled, norm)
+
+    def undo() -> None:
+        for norm in norms:
+            del norm.forward
+
+    handle._undo.append(undo)
+
+
+def _raise_recompile_limit() -> None:
+    """One graph per shape (preset, batch size, prompt length, FP8 or not, VAE level): more than dynamo's 8."""
+    torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 64)
+
+
+def _set_conv_format(module: torch.nn.Module, memory_format: torch.memory_format) -> None:
+    """Store every 3D convolution's weight in ``memory_format`` (cuDNN then picks kernels for that layout)."""
+    for conv in module.modules():
+        if isinstance(conv, torch.nn.Conv3d):
+            conv.weight.data = conv.weight.data.to(memory_format=memory_format)
+
+
 def _install_layers(transformer, config: AccelerationConfig, handle: Acceleration) -> None:
     cache = handle.text_cache
     gen_fn = _gen_pathway
     if config.compile_blocks:
+        _raise_recompile_limit()
         gen_fn = torch.compile(_gen_pathway, mode=config.compile_mode, fullgraph=True, dynamic=False)
+    handle.gen_fn = gen_fn
     backend = config.attention_backend
 
-    def make_forward(index: int, fused: _FusedWeights | None):
+    def make_forward(index: int, fused: _FusedWeights | None, fp8: _Fp8Layer | None):
         def forward(layer, und_seq, gen_seq, rotary_emb):
             cos_und, sin_und, cos_gen, sin_gen = rotary_emb
             cached = cache.lookup(index) if config.text_kv_reuse else None
@@ -309,13 +419,16 @@ def _install_layers(transformer, config: AccelerationConfig, handle: Acceleratio
                 if config.text_kv_reuse:
                     cache.store(index, cached)
             und_out, k_und, v_und = cached
-            return und_out, gen_fn(layer, gen_seq, k_und, v_und, cos_gen, sin_gen, fused, backend)
+            return und_out, gen_fn(layer, gen_seq, k_und, v_und, cos_gen, sin_gen, fused, backend, fp8)
 
         return forward
 
     for index, layer in enumerate(transformer.layers):
         fused = _fuse_layer(layer) if config.fuse_projections else None
-        layer.forward = types.MethodType(make_forward(index, fused), layer)
+        fp8 = _Fp8Layer.of(layer) if config.fp8 else None
+        handle.fused.append(fused)
+        handle.fp8.append(fp8)
+        layer.forward = types.MethodType(make_forward(index, fused, fp8), layer)
         handle._undo.append(lambda layer=layer: delattr(layer, "forward"))
 
     if config.text_kv_reuse:
@@ -377,9 +490,12 @@ def call_frames_uint8(pipe, **call_kwargs) -> tuple[np.ndarray, list[torch.Tenso
     """
     call_kwargs.pop("output_type", None)
     out = pipe(output_type="pt", **call_kwargs)
-    video = out.video  # [T, 3, H, W] float in [0, 1]
-    frames = (video * 255).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
-    return frames, out.action
+    return frames_uint8(out.video), out.action
+
+
+def frames_uint8(video: torch.Tensor) -> np.ndarray:
+    """``[..., T, 3, H, W]`` float in [0, 1] -> uint8 ``[..., T, H, W, 3]``, rounded on the device."""
+    return (video * 255).round().clamp(0, 255).to(torch.uint8).movedim(-3, -1).cpu().numpy()
 
 
 @contextlib.contextmanager

@@ -9,12 +9,17 @@ multiple of 16, which squashes DROID's 640x540 to 640x528), downscales the input
 crops the result back to the content. Returned frames are therefore ``[T+1, 16*floor(h/16), 16*floor(w/16), 3]``
 uint8 for an input of ``h x w`` that fits its canvas (AV 832x480 -> 832x480, UMI 256x256 @ tier 256 -> 256x256,
 DROID 640x540 -> 640x528); frame 0 is the re-decoded conditioning frame. Actions are model space ``[T, D]``.
+
+Calls run through the pipeline itself, except where it cannot: Cosmos3-Nano-Policy-DROID (``droid_joint``,
+:mod:`policy_droid`), ``generate_batch`` (several requests of one layout in one denoising batch) and the opt-in
+``AccelerationConfig(cuda_graphs=True)`` go through :class:`~cosmos_robotics.world_models.cosmos3.sampler.ActionSampler`.
 """
 
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -73,16 +78,23 @@ def _load_pipeline(model: str, **kwargs):
 
 
 class Cosmos3DiffusersBackend(WorldModel):
-    """One ``Cosmos3OmniPipeline``; one sample per call (the pipeline has no batching)."""
+    """One ``Cosmos3OmniPipeline``; batches of requests sharing a layout denoise together (``max_batch`` each)."""
 
     name = "diffusers"
 
-    def __init__(self, pipe, *, guardrails: bool = False, acceleration="auto", progress: bool = True):
+    def __init__(self, pipe, *, guardrails: bool = False, acceleration="auto", progress: bool = True,
+                 max_batch: int = 8, policy_droid=None):
         """``acceleration``: ``"auto"`` (default) installs ``AccelerationConfig()`` when the transformer sits on a
         CUDA device and nothing otherwise (on CPU, or offloaded, compile and cuDNN attention do not pay off);
-        an ``AccelerationConfig`` installs exactly that; ``None`` keeps the plain pipeline."""
+        an ``AccelerationConfig`` installs exactly that (the opt-in ``fp8`` / ``cuda_graphs`` / VAE levers
+        included); ``None`` keeps the plain pipeline. ``max_batch``: most requests per ``generate_batch`` batch.
+        ``policy_droid``: a :class:`PolicyDroidSpec` for ``droid_joint`` calls (default: Nano's, guidance at every
+        step; Edge-Policy-DROID uses ``guidance_interval=(960, 1001)``)."""
         from cosmos_robotics.world_models.cosmos3.acceleration import AccelerationConfig, apply_acceleration
+        from cosmos_robotics.world_models.cosmos3.policy_droid import PolicyDroidSpec
 
+        if max_batch < 1:
+            raise ValueError(f"max_batch: expected >= 1, got {max_batch}")
         self.pipe = pipe
         self.guardrails = guardrails
         self._base_scheduler_config = dict(pipe.scheduler.config)
@@ -92,7 +104,20 @@ class Cosmos3DiffusersBackend(WorldModel):
                 raise ValueError(f"acceleration: expected 'auto', None or an AccelerationConfig, got {acceleration!r}")
             acceleration = AccelerationConfig() if pipe.transformer.device.type == "cuda" else None
         self.acceleration = None if acceleration is None else apply_acceleration(pipe, acceleration)
+        self.max_batch = max_batch
+        self.policy_droid = policy_droid or PolicyDroidSpec()
+        self._sampler = None
         pipe.set_progress_bar_config(disable=not progress, leave=False)
+
+    @property
+    def sampler(self):
+        """Our denoising loop on this pipeline (created on first use; keeps its captured CUDA graphs)."""
+        if self._sampler is None:
+            from cosmos_robotics.world_models.cosmos3.sampler import ActionSampler
+
+            graphs = self.acceleration is not None and self.acceleration.config.cuda_graphs
+            self._sampler = ActionSampler(self.pipe, self.acceleration, cuda_graphs=graphs)
+        return self._sampler
 
     @classmethod
     def from_pretrained(
@@ -115,6 +140,8 @@ class Cosmos3DiffusersBackend(WorldModel):
         gated models). ``acceleration``: ``"auto"`` (default) applies ``AccelerationConfig()`` (all exact speed
         levers, ~1.6x per call on an H100) when the model ends up on CUDA without offloading, nothing otherwise;
         an ``AccelerationConfig`` is applied as given; ``None`` keeps the plain diffusers pipeline.
+        On CUDA without offload, a checkpoint that cannot fit the free memory is refused before loading
+        (``InsufficientGpuMemoryError``, listing what would fit).
         """
         if cpu_offload and group_offload:
             raise ValueError("cpu_offload and group_offload: expected at most one, got both")
@@ -130,6 +157,11 @@ class Cosmos3DiffusersBackend(WorldModel):
                     "nvidia/Cosmos-Guardrail1", "guardrails need `pip install cosmos_guardrail`; or pass guardrails=False"
                 )
         extra: dict[str, Any] = {} if guardrails else {"safety_checker": None}
+        if device.type == "cuda" and torch.cuda.is_available() and not (cpu_offload or group_offload):
+            from cosmos_robotics.world_models.cosmos3.catalog import require_generator_fit
+
+            precision = "fp32" if torch_dtype == torch.float32 else "bf16"
+            require_generator_fit(model, precision, torch.cuda.mem_get_info(device)[0] / 2**30, str(device))
         pipe = _load_pipeline(model, dtype=torch_dtype, enable_safety_checker=guardrails, **extra)
         if cpu_offload:
             pipe.enable_model_cpu_offload(device=device)
@@ -149,29 +181,50 @@ class Cosmos3DiffusersBackend(WorldModel):
             adapter = get_adapter(embodiment)
         except UnknownEmbodimentError as exc:
             return str(exc)
+        if ActionMode(mode) not in adapter.modes:
+            return f"embodiment {adapter.name!r} does not offer {ActionMode(mode).value}"
         if adapter.name == "droid_joint":
-            return (
-                "diffusers 0.42.1 cannot run Cosmos3-Nano-Policy-DROID (no state row, droid_lerobot fixed at 10D, "
-                "no guidance interval); serve it with vLLM-Omni, TensorRT-LLM, NIM or the Cosmos framework"
-            )
+            return None  # Policy-DROID: our own layout (policy_droid.py), not the pipeline's width table
         widths = _diffusers_action_widths()
         if adapter.domain_name not in widths:
             return f"domain {adapter.domain_name!r} is not accepted by Cosmos3OmniPipeline; accepted: {sorted(widths)}"
         if widths[adapter.domain_name] != adapter.action_dim:
             return (f"domain {adapter.domain_name!r} is {widths[adapter.domain_name]}D in diffusers, the "
                     f"{adapter.name!r} adapter is {adapter.action_dim}D")
-        if ActionMode(mode) not in adapter.modes:
-            return f"embodiment {adapter.name!r} does not offer {ActionMode(mode).value}"
         return None
 
     def supports(self, embodiment: str, mode: ActionMode) -> bool:
         return self.unsupported_reason(embodiment, mode) is None
 
-    def generate(self, request: WorldModelRequest) -> WorldModelResult:
+    def _checked(self, request: WorldModelRequest) -> WorldModelRequest:
         reason = self.unsupported_reason(request.embodiment, request.mode)
         if reason is not None:
             raise UnsupportedModeError(f"backend {self.name!r}: {reason}")
-        return super().generate(request)
+        request = super()._checked(request)
+        if not request.decode_video and request.mode is ActionMode.FORWARD_DYNAMICS:
+            raise UnsupportedModeError("decode_video=False: forward dynamics returns only a video; use it for "
+                                       "inverse dynamics or policy")
+        return request
+
+    def generate_batch(self, requests: Sequence[WorldModelRequest]) -> list[WorldModelResult]:
+        """Requests that share embodiment, mode, prompt, chunk, sampling settings and frame size denoise in one
+        batch (up to ``max_batch``); each keeps its own seed, so results equal one-by-one calls up to rounding.
+        ``timings`` of a batched result are the batch's; ``extras["batch_size"]`` says how many shared it."""
+        checked = [self._checked(r) for r in requests]
+        groups: dict[tuple, list[int]] = {}
+        for index, r in enumerate(checked):
+            key = (r.adapter.name, r.mode, r.prompt, r.chunk_size, r.num_inference_steps, r.guidance_scale,
+                   r.flow_shift, r.decode_video, r.frames.shape[1:], None if r.state is None else r.state.shape)
+            groups.setdefault(key, []).append(index)
+        results: list[WorldModelResult | None] = [None] * len(checked)
+        for indexes in groups.values():
+            for begin in range(0, len(indexes), self.max_batch):
+                part = indexes[begin : begin + self.max_batch]
+                start = time.perf_counter()
+                outputs = self._sample([checked[i] for i in part])
+                for i, out in zip(part, outputs, strict=True):
+                    results[i] = self._result(checked[i], out, start)
+        return results  # type: ignore[return-value]
 
     # -- one call -------------------------------------------------------------------------------------------
     def _set_flow_shift(self, flow_shift: float) -> None:
@@ -202,9 +255,9 @@ class Cosmos3DiffusersBackend(WorldModel):
         return CosmosActionCondition(image=image, **common)
 
     def _generate(self, request: WorldModelRequest) -> BackendOutput:
-        if not request.decode_video and request.mode is ActionMode.FORWARD_DYNAMICS:
-            raise UnsupportedModeError("decode_video=False: forward dynamics returns only a video; use it for "
-                                       "inverse dynamics or policy")
+        graphs = self.acceleration is not None and self.acceleration.config.cuda_graphs
+        if request.adapter.name == "droid_joint" or graphs:
+            return self._sample([request])[0]
         self._set_flow_shift(request.flow_shift)
         condition = self._condition(request)
         device = self.pipe._get_execution_device()
@@ -261,3 +314,54 @@ class Cosmos3DiffusersBackend(WorldModel):
         from cosmos_robotics.world_models.cosmos3 import acceleration
 
         return acceleration.call_action_only(self.pipe, action=condition, **kwargs)
+
+    # -- our own loop: Policy-DROID, batches, CUDA graphs ----------------------------------------------------
+    def _prepare(self, request: WorldModelRequest):
+        from cosmos_robotics.world_models.cosmos3.policy_droid import prepare_policy_droid
+        from cosmos_robotics.world_models.cosmos3.sampler import prepare_action_call
+
+        guided = request.guidance_scale != 1.0
+        if request.adapter.name == "droid_joint":
+            if request.state is None:
+                raise ActionContractError("droid_joint", "state", "[8] = [q(7), 1 - gripper] (adapter.encode_state)",
+                                          "None")  # fmt: skip
+            return prepare_policy_droid(self.pipe, request.frames[0], request.state, instruction=request.prompt,
+                                        chunk=request.chunk_size, seed=request.seed, guided=guided,
+                                        spec=self.policy_droid)  # fmt: skip
+        return prepare_action_call(self.pipe, self._condition(request), prompt=request.prompt,
+                                   fps=float(request.adapter.preset.fps), seed=request.seed, guided=guided)  # fmt: skip
+
+    def _sample(self, requests: list[WorldModelRequest]) -> list[BackendOutput]:
+        """Denoise requests of one layout as one batch through :class:`ActionSampler`."""
+        from cosmos_robotics.world_models.cosmos3.sampler import decode_frames, same_layout
+
+        first = requests[0]
+        self._set_flow_shift(first.flow_shift)
+        device = self.pipe._get_execution_device()
+        sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+        start = time.perf_counter()
+        prepared = [self._prepare(r) for r in requests]
+        layout = prepared[0][0]
+        if not all(same_layout(layout, other) for other, _ in prepared[1:]):
+            raise UnsupportedModeError("generate_batch: these requests do not share one token layout")
+        marks: dict[str, float] = {}
+        policy = first.adapter.name == "droid_joint"
+        out = self.sampler.denoise(
+            layout, [sample for _, sample in prepared], first.num_inference_steps, first.guidance_scale,
+            guidance_interval=self.policy_droid.guidance_interval if policy else None,
+            on_denoise_start=lambda: (sync(), marks.setdefault("denoise_start", time.perf_counter())),
+        )  # fmt: skip
+        sync()
+        denoised = time.perf_counter()
+        videos = decode_frames(self.pipe, out.latents) if first.decode_video else [None] * len(requests)
+        sync()
+        end = time.perf_counter()
+        actions = None
+        if out.action_latents is not None and first.mode is not ActionMode.FORWARD_DYNAMICS:
+            history = self.policy_droid.history_rows if policy else 0
+            actions = out.action_latents[:, history:].float().cpu().numpy()
+        timings = {"pipeline_s": end - start, "prepare_s": marks["denoise_start"] - start,
+                   "denoise_s": denoised - marks["denoise_start"], "decode_s": end - denoised}  # fmt: skip
+        extras = {"step_times_s": out.step_times_s, "batch_size": len(requests)}
+        return [BackendOutput(videos[i], None if actions is None else actions[i], dict(timings), dict(extras))
+                for i in range(len(requests))]  # fmt: skip

@@ -18,6 +18,9 @@ flow-matching denoiser of a point-mass action distribution — for every domain 
 * the decoder layers write only to dims ``>= 65``; ``K`` is large, so the final RMSNorm divides the action dims by
   ``K * sigma / sqrt(hidden)`` and ``action_proj_out`` (a scaled identity) yields ``(x_t - c_d) / sigma``.
 
+The ``"policy_droid"`` variant is the same network with the DROID domain's (id 8) target replaced by the
+Policy-DROID joint chunk :data:`TINY_POLICY_DROID_TARGET` (8 values, valid Franka joints + model-space gripper).
+
 Forward dynamics still conditions on the actions: clean action tokens (no timestep embedding) enter attention with
 their own direction, so different action chunks give different videos.
 """
@@ -38,6 +41,10 @@ TINY_ACTION_TARGETS: dict[str, list[float]] = {
     "umi": [0.0, 0.0, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
 }
 
+# Policy-DROID variant: domain 8 converges to these absolute joints (rad) and model gripper (1 = open).
+TINY_POLICY_DROID_TARGET: list[float] = [0.0, -0.6, 0.0, -2.2, 0.0, 1.6, 0.8, 0.9]
+VARIANTS = ("base", "policy_droid")
+
 HIDDEN_SIZE = 128
 ACTION_DIM = 64
 NUM_DOMAINS = 32
@@ -48,7 +55,15 @@ _NUM_TIME_CHANNELS = 256
 _ATTENTION_GAIN = 5.0  # diffusers' Timesteps(num_channels=256) in the Cosmos 3 transformer
 
 
-def _tiny_transformer(vocab_size: int, generator: torch.Generator):
+def _targets(variant: str) -> dict[str, list[float]]:
+    if variant not in VARIANTS:
+        raise ValueError(f"tiny checkpoint variant: expected one of {VARIANTS}, got {variant!r}")
+    if variant == "policy_droid":
+        return {**TINY_ACTION_TARGETS, "droid_lerobot": TINY_POLICY_DROID_TARGET}
+    return TINY_ACTION_TARGETS
+
+
+def _tiny_transformer(vocab_size: int, generator: torch.Generator, targets: dict[str, list[float]]):
     from diffusers import Cosmos3OmniTransformer
     from diffusers.models.normalization import RMSNorm
     from diffusers.pipelines.cosmos.pipeline_cosmos3_omni import _EMBODIMENT_TO_DOMAIN_ID
@@ -96,7 +111,7 @@ def _tiny_transformer(vocab_size: int, generator: torch.Generator):
         w_in = torch.zeros(NUM_DOMAINS, ACTION_DIM, HIDDEN_SIZE)
         w_in[:, torch.arange(ACTION_DIM), torch.arange(ACTION_DIM)] = 1.0
         b_in = torch.zeros(NUM_DOMAINS, HIDDEN_SIZE)
-        for domain, target in TINY_ACTION_TARGETS.items():
+        for domain, target in targets.items():
             b_in[_EMBODIMENT_TO_DOMAIN_ID[domain], : len(target)] = -torch.tensor(target)
         w_out = torch.zeros(NUM_DOMAINS, HIDDEN_SIZE, ACTION_DIM)
         w_out[:, torch.arange(ACTION_DIM), torch.arange(ACTION_DIM)] = _TIME_SCALE / math.sqrt(HIDDEN_SIZE)
@@ -138,17 +153,19 @@ def _scheduler():
     )
 
 
-def write_tiny_checkpoint(directory: str | Path, seed: int = 0) -> Path:
-    """Write the tiny pipeline (safetensors weights) to ``directory``; same ``seed`` -> same weights."""
+def write_tiny_checkpoint(directory: str | Path, seed: int = 0, variant: str = "base") -> Path:
+    """Write the tiny pipeline (safetensors weights) to ``directory``; same ``seed`` -> same weights.
+    ``variant``: ``"base"`` (Cosmos3-Nano domains) or ``"policy_droid"`` (Cosmos3-Nano-Policy-DROID's domain 8)."""
     from diffusers import Cosmos3OmniPipeline
 
     from cosmos_robotics.world_models.cosmos3.offline_tokenizer import build_offline_qwen_tokenizer
 
+    targets = _targets(variant)
     directory = Path(directory)
     generator = torch.Generator().manual_seed(seed)
     tokenizer = build_offline_qwen_tokenizer()
     pipe = Cosmos3OmniPipeline(
-        transformer=_tiny_transformer(len(tokenizer), generator),
+        transformer=_tiny_transformer(len(tokenizer), generator, targets),
         text_tokenizer=tokenizer,
         vae=_tiny_vae(generator),
         scheduler=_scheduler(),

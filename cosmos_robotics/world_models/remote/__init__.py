@@ -1,12 +1,21 @@
-"""World-model backends that call a Cosmos 3 server over HTTP (vLLM-Omni, TensorRT-LLM, NIM)."""
+"""World-model backends that call a Cosmos 3 server over HTTP (vLLM-Omni, TensorRT-LLM, NIM).
 
-from cosmos_robotics.world_models.remote.base import RemoteWorldModel
-from cosmos_robotics.world_models.remote.nim import NimWorldModel
-from cosmos_robotics.world_models.remote.transport import RemoteConfig
-from cosmos_robotics.world_models.remote.trtllm import TrtLlmWorldModel
-from cosmos_robotics.world_models.remote.vllm_omni import VllmOmniWorldModel
-from cosmos_robotics.world_models.remote.wire import RemoteRequest
+The client classes are imported lazily, so the wire-format modules (``request``, ``vllm_wire``, ...) can be
+imported by the server without pulling in the HTTP clients.
+"""
 
-__all__ = [
-    "NimWorldModel", "RemoteConfig", "RemoteRequest", "RemoteWorldModel", "TrtLlmWorldModel", "VllmOmniWorldModel",
-]
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "NimWorldModel": "nim", "RemoteConfig": "transport", "RemoteRequest": "request",
+    "RemoteWorldModel": "base", "TrtLlmWorldModel": "trtllm", "VllmOmniWorldModel": "vllm_omni",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)

@@ -1,6 +1,7 @@
 """Conditioning media <-> the bytes servers exchange: PNG for one frame (lossless), H.264 mp4 for a clip.
 
-Video goes through :mod:`cosmos_robotics.media` (one encoder/decoder for the whole toolkit) via a temporary file.
+Encoding goes through :mod:`cosmos_robotics.media`, decoding through the capped input layer
+(:mod:`cosmos_robotics.inputs`), so a server or client never decodes more than it was asked for.
 """
 
 from __future__ import annotations
@@ -9,12 +10,13 @@ import io
 import tempfile
 from pathlib import Path
 
-import av
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
-from cosmos_robotics.errors import DatasetFormatError, PayloadError
-from cosmos_robotics.media import read_video, write_video
+from cosmos_robotics.inputs import DEFAULT_LIMITS, Limits, decode_image, decode_video
+from cosmos_robotics.media import write_video
+
+__all__ = ["decode_image", "decode_mp4", "encode_mp4", "encode_png"]
 
 
 def encode_png(frame: np.ndarray) -> bytes:
@@ -23,23 +25,11 @@ def encode_png(frame: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def decode_image(data: bytes, field: str = "input_reference") -> np.ndarray:
-    try:
-        return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
-    except (UnidentifiedImageError, OSError) as exc:
-        raise PayloadError(field, "a PNG/JPEG image", f"{len(data)} undecodable bytes ({exc})") from None
-
-
 def encode_mp4(frames: np.ndarray, fps: float) -> bytes:
     with tempfile.TemporaryDirectory() as tmp:
         return write_video(frames, Path(tmp) / "clip.mp4", fps).read_bytes()
 
 
-def decode_mp4(data: bytes, field: str = "input_reference") -> np.ndarray:
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "clip.mp4"
-        path.write_bytes(data)
-        try:
-            return read_video(path)
-        except (DatasetFormatError, av.FFmpegError, OSError, ValueError) as exc:
-            raise PayloadError(field, "an mp4 video", f"{len(data)} undecodable bytes ({exc})") from None
+def decode_mp4(data: bytes, what: str = "input_reference", max_frames: int | None = None,
+               limits: Limits = DEFAULT_LIMITS) -> np.ndarray:
+    return decode_video(data, what, max_frames, limits)

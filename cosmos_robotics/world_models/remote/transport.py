@@ -66,12 +66,13 @@ def _server_message(response: httpx.Response) -> str:
 
 
 class Transport:
-    """One ``httpx.Client`` plus the retry policy. ``cancel_event`` aborts waits (backoff, polling) promptly."""
+    """One ``httpx.Client`` (thread-safe) plus the retry policy. Each call passes its own ``cancel`` flag, which
+    aborts its waits (backoff, polling) promptly without touching other calls."""
 
     RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
-    def __init__(self, config: RemoteConfig, cancel_event: threading.Event):
-        self.config, self.cancel_event = config, cancel_event
+    def __init__(self, config: RemoteConfig):
+        self.config = config
         headers = {"Authorization": f"Bearer {config.api_key}"} if config.api_key else {}
         self.client = httpx.Client(
             base_url=config.base_url.rstrip("/"), headers=headers,
@@ -84,14 +85,14 @@ class Transport:
     def close(self) -> None:
         self.client.close()
 
-    def wait(self, seconds: float, deadline: Deadline, what: str) -> None:
+    def wait(self, seconds: float, deadline: Deadline, what: str, cancel: threading.Event) -> None:
         """Sleep, but wake for a cancel; never past the deadline."""
         if deadline.remaining() <= 0:
             raise deadline.expired(what, self.config.base_url)
-        if self.cancel_event.wait(max(0.0, min(seconds, deadline.remaining()))):
+        if cancel.wait(max(0.0, min(seconds, deadline.remaining()))):
             raise JobCancelledError(f"{what} cancelled by the caller", self.config.base_url)
 
-    def send(self, method: str, path: str, deadline: Deadline, *, allow_404: bool = False,
+    def send(self, method: str, path: str, deadline: Deadline, cancel: threading.Event, *, allow_404: bool = False,
              **kwargs: Any) -> httpx.Response:
         """One logical request. Retries 429/5xx/connection errors ``max_retries`` times with exponential backoff.
 
@@ -101,7 +102,7 @@ class Transport:
         cfg, url = self.config, self.url(path)
         last: tuple[int | None, str] = (None, "")
         for attempt in range(cfg.max_retries + 1):
-            if self.cancel_event.is_set():
+            if cancel.is_set():
                 raise JobCancelledError(f"{method} {path} cancelled by the caller", url)
             remaining = deadline.remaining()
             if remaining <= 0:
@@ -122,7 +123,7 @@ class Transport:
                     return self._checked(response, url, allow_404)
                 last = (response.status_code, _server_message(response))
             if attempt < cfg.max_retries:
-                self.wait(min(cfg.backoff_s * 2**attempt, cfg.backoff_max_s), deadline, f"{method} {path}")
+                self.wait(min(cfg.backoff_s * 2**attempt, cfg.backoff_max_s), deadline, f"{method} {path}", cancel)
         status, reason = last
         attempts = f"{attempt + 1} attempt(s)"
         if status == 429:

@@ -9,15 +9,15 @@ from __future__ import annotations
 import time
 
 import numpy as np
-import safetensors.numpy
-from safetensors import SafetensorError
 
 from cosmos_robotics.embodiments import ActionMode
-from cosmos_robotics.errors import MalformedResponseError
+from cosmos_robotics.errors import InputError, MalformedResponseError
+from cosmos_robotics.inputs import load_safetensors
 from cosmos_robotics.world_models.base import BackendOutput, WorldModelRequest
 from cosmos_robotics.world_models.remote.base import RemoteWorldModel
+from cosmos_robotics.world_models.remote.request import RESPONSE_LIMITS, RemoteRequest, check_actions
 from cosmos_robotics.world_models.remote.transport import Deadline
-from cosmos_robotics.world_models.remote.wire import RemoteRequest, check_actions
+from cosmos_robotics.world_models.remote.trtllm_wire import trtllm_file_field, trtllm_form
 
 
 class TrtLlmWorldModel(RemoteWorldModel):
@@ -27,18 +27,16 @@ class TrtLlmWorldModel(RemoteWorldModel):
         wire = RemoteRequest.of(request)
         media, url = wire.media(), self.transport.url("/v1/videos/sync")
         start = time.perf_counter()
-        try:
+        with self.call() as cancel:
             response = self.transport.send(
-                "POST", "/v1/videos/sync", Deadline(self.config.job_timeout_s), data=wire.trtllm_form(),
-                files={wire.trtllm_file_field: (media.filename, media.data, media.content_type)},
+                "POST", "/v1/videos/sync", Deadline(self.config.job_timeout_s), cancel, data=trtllm_form(wire),
+                files={trtllm_file_field(wire): (media.filename, media.data, media.content_type)},
                 headers={"Accept": "application/octet-stream"},
             )
-        finally:
-            self.cancel_event.clear()
         timings = {"job_s": time.perf_counter() - start}
         try:
-            tensors = safetensors.numpy.load(response.content)
-        except SafetensorError as exc:
+            tensors = load_safetensors(response.content, "safetensors response", RESPONSE_LIMITS)
+        except InputError as exc:
             raise MalformedResponseError(f"expected a safetensors blob (format=safetensors), got "
                                          f"{response.content[:40]!r}...: {exc}", url, response.status_code) from None
         actions = None
