@@ -5,7 +5,7 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 OUT ?= outputs/demo
 
-.PHONY: demo test lint venv clean
+.PHONY: demo test lint venv clean browser
 
 venv: $(STAMP)
 
@@ -22,8 +22,12 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check cosmos_robotics tests benchmarks
 
-test: lint
-	HF_HUB_OFFLINE=1 $(VENV)/bin/python -m pytest -q
+# System step (apt): headless Chromium for the evaluation report-page test.
+browser:
+	bash .ci/install-chromium
+
+test: lint browser
+	HF_HUB_OFFLINE=1 COSMOS_REQUIRE_BROWSER=1 $(VENV)/bin/python -m pytest -q
 
 clean:
 	rm -rf $(VENV) .venv-openpi outputs .pytest_cache

@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "cosmos_robotics.cli.checkpoints",
     "cosmos_robotics.cli.reason",
     "cosmos_robotics.cli.ros",
+    "cosmos_robotics.cli.evaluate",
 )
 
 

@@ -4,9 +4,11 @@
 * ``expert`` -- the scripted SimDroid expert (needs privileged simulator state: simulator only);
   ``contract=1`` limits it to the Cosmos 3 DROID contract's speed.
 * ``embedded`` -- the shipped embedded model's policy head (cameras + state only); ``replan=k`` executes k of its
-  16 rows, ``ensemble=m`` re-plans every step with ACT temporal ensembling instead.
+  16 rows, ``ensemble=m`` re-plans every step with ACT temporal ensembling instead; ``noise=sigma`` adds a
+  per-chunk model-space translation bias (``ActionNoise``: graded, observation-only policies for evaluation).
 * ``planner`` -- CEM over the embedded world model around the embedded policy's chunk (``samples``,
   ``iterations``, ``elites``, ``noise``, ``replan``).
+* ``random`` -- uniform random model-space chunks (the floor of the evaluation ladder).
 * ``replay:dataset=DIR,episode=i`` -- the commands of a recorded ``sim record`` episode, chunk by chunk.
 * ``openpi:url=ws://HOST:PORT`` -- a Cosmos3-Nano-Policy-DROID server over the OpenPI websocket protocol
   (32 absolute joint targets; ``replan=k`` executes k of them, ``timeout`` in seconds, ``composed=1`` sends the
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 from cosmos_robotics.errors import UnknownPolicyError
 from cosmos_robotics.policies.base import ActionChunk, Policy
-from cosmos_robotics.policies.wrappers import ExecuteK, StepPolicy, TemporalEnsemble
+from cosmos_robotics.policies.wrappers import ActionNoise, ExecuteK, StepPolicy, TemporalEnsemble
 
 
 def _expert(contract: float = 0.0, seed: int | None = None, **kwargs) -> Policy:
@@ -33,16 +35,20 @@ def _expert(contract: float = 0.0, seed: int | None = None, **kwargs) -> Policy:
     return StepPolicy(ContractSpeedPolicy(expert) if contract else expert, needs_privileged_state=True)
 
 
-def _embedded(replan: float = 16, ensemble: float | None = None, seed: int | None = None) -> Policy:
+def _embedded(replan: float = 16, ensemble: float | None = None, noise: float = 0.0,
+              seed: int | None = None) -> Policy:
     """Imported on use: the embedded model needs torch, the scripted experts do not."""
     from cosmos_robotics.policies.embedded import EmbeddedPolicy
     from cosmos_robotics.world_models.embedded.config import CHUNK
 
+    if not noise >= 0:
+        raise ValueError(f"noise must be >= 0, got {noise:g}")
+    policy = ActionNoise(EmbeddedPolicy(), noise) if noise else EmbeddedPolicy()
     if ensemble is not None:
-        return TemporalEnsemble(EmbeddedPolicy(), ensemble)
+        return TemporalEnsemble(policy, ensemble)
     if not 1 <= replan <= CHUNK:
         raise ValueError(f"replan must be in [1, {CHUNK}], got {replan:g}")
-    return ExecuteK(EmbeddedPolicy(), int(replan))
+    return ExecuteK(policy, int(replan))
 
 
 def _planner(samples: float = 8, iterations: float = 2, elites: float = 2, noise: float = 0.3, replan: float = 16,
@@ -56,6 +62,12 @@ def _planner(samples: float = 8, iterations: float = 2, elites: float = 2, noise
     planner = WorldModelPlanner(world_model, EmbeddedPolicy(world_model.model), samples=int(samples),
                                 iterations=int(iterations), elites=int(elites), noise=noise, seed=seed or 0)
     return ExecuteK(planner, int(replan))
+
+
+def _random(seed: int | None = None) -> Policy:
+    from cosmos_robotics.policies.random_policy import RandomPolicy
+
+    return RandomPolicy(seed)
 
 
 def _replay(dataset: str, episode: float = 0, seed: int | None = None) -> Policy:
@@ -80,9 +92,9 @@ def _lerobot(path: str, layout: str | None = None, seed: int | None = None) -> P
     return LeRobotPolicy(path, layout)
 
 
-POLICIES = {"expert": _expert, "embedded": _embedded, "planner": _planner, "replay": _replay, "openpi": _openpi,
-            "lerobot": _lerobot}
-PARAMETERS = {"expert": ("noise", "slip", "contract"), "embedded": ("replan", "ensemble"),
+POLICIES = {"expert": _expert, "embedded": _embedded, "planner": _planner, "random": _random, "replay": _replay,
+            "openpi": _openpi, "lerobot": _lerobot}
+PARAMETERS = {"expert": ("noise", "slip", "contract"), "embedded": ("replan", "ensemble", "noise"), "random": (),
               "planner": ("samples", "iterations", "elites", "noise", "replan"), "replay": ("dataset", "episode"),
               "openpi": ("url", "replan", "timeout", "composed"), "lerobot": ("path", "layout")}
 TEXT_PARAMETERS = ("dataset", "url", "path", "layout")  # every other value is a number
@@ -111,4 +123,4 @@ def make_policy(spec: str, seed: int | None = None) -> Policy:
         raise UnknownPolicyError(spec, str(exc)) from None
 
 
-__all__ = ["POLICIES", "ActionChunk", "ExecuteK", "Policy", "StepPolicy", "TemporalEnsemble", "make_policy"]
+__all__ = ["POLICIES", "ActionChunk", "ActionNoise", "ExecuteK", "Policy", "StepPolicy", "TemporalEnsemble", "make_policy"]

@@ -98,3 +98,39 @@ class StepPolicy:
         cartesian = np.asarray(observation["observation.state"][EE_POSE], np.float64)
         pose = target_from_action(cartesian, action)
         return ActionChunk("droid", FPS, action[6:7], poses=pose[None], metadata={"policy": self.name})
+
+
+class ActionNoise:
+    """Degrade ``policy`` by a constant per-chunk bias on the model-space translation rows, ``N(0, sigma)``.
+
+    A bias held over a chunk drifts the flange by up to ``16 * sigma`` contract steps (sigma 0.1: ~2 cm), which is
+    what makes grasps miss by centimetres: graded policies whose failures a world model has to imagine. The chunk
+    is re-decoded from the observed flange pose, so the simulator and a world model execute the same chunk; the
+    bias sequence depends only on the seed given to ``reset``.
+    """
+
+    def __init__(self, policy: Policy, sigma: float):
+        if not sigma >= 0:
+            raise ActionContractError(policy.name, "action noise sigma", ">= 0", str(sigma))
+        self.policy, self.sigma = policy, float(sigma)
+        self.name = with_parameter(policy.name, f"noise={self.sigma:g}")
+        self.needs_privileged_state = policy.needs_privileged_state
+        self.reset()
+
+    def reset(self, seed: int | None = None) -> None:
+        self.policy.reset(seed)
+        self._rng = np.random.default_rng(seed)
+
+    def select_action_chunk(self, observation: dict[str, Any]) -> ActionChunk:
+        from cosmos_robotics.embodiments import get_adapter
+        from cosmos_robotics.sim.env import EE_POSE
+
+        chunk = self.policy.select_action_chunk(observation)
+        if chunk.model_actions is None:
+            raise ActionContractError(self.policy.name, "noisy policy chunk", "model-space actions", "targets only")
+        rows = chunk.model_actions.copy()
+        rows[:, :3] = np.clip(rows[:, :3] + self._rng.normal(0.0, self.sigma, 3), -1.0, 1.0)
+        adapter = get_adapter(chunk.embodiment)
+        command = adapter.decode_from_cartesian(rows, np.asarray(observation["observation.state"][EE_POSE]))
+        return ActionChunk(chunk.embodiment, chunk.fps, command.gripper, poses=command.poses[1:], model_actions=rows,
+                           metadata={**chunk.metadata, "policy": self.name})
