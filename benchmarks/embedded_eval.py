@@ -26,13 +26,14 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from machine import cpu_report  # benchmarks/machine.py
 from tqdm import tqdm
 
 from cosmos_robotics.world_models.embedded.checkpoint import DEFAULT_WEIGHTS, load_checkpoint
 from cosmos_robotics.world_models.embedded.config import CHUNK
 from cosmos_robotics.world_models.embedded.data import generate_episodes
 from cosmos_robotics.world_models.embedded.model import to_model_images
-from cosmos_robotics.world_models.embedded.runtime import PATHS, cpu_report, prepare
+from cosmos_robotics.world_models.embedded.runtime import PATHS, prepare
 
 RESULT = Path(__file__).parent / "results" / "embedded_eval.json"
 HELD_OUT_SEED = 1_000_000

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -32,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from machine import cpu_report, idleness  # benchmarks/machine.py
 from torch.utils.flop_counter import FlopCounterMode
 
 from cosmos_robotics.world_models.embedded import model as model_module
@@ -41,7 +41,6 @@ from cosmos_robotics.world_models.embedded.model import EmbeddedNet
 from cosmos_robotics.world_models.embedded.runtime import (
     PATHS,
     choose_path,
-    cpu_report,
     native_bfloat16,
     prepare,
 )
@@ -87,21 +86,6 @@ def interleaved(calls: dict[str, Callable[[], object]], rounds: int) -> dict[str
             times[name].append(time.perf_counter() - start)
     return {name: {"median_ms": round(1000 * float(np.median(t)), 1), "min_ms": round(1000 * float(np.min(t)), 1),
                    "repeats": rounds} for name, t in times.items()}
-
-
-def cpu_idle_share(seconds: float = 1.0) -> float:
-    """Share of this machine's CPU time that was idle over ``seconds`` (other jobs share the cores)."""
-    def sample():
-        fields = [float(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-        return fields[3] + fields[4], sum(fields)
-    idle0, total0 = sample()
-    time.sleep(seconds)
-    idle1, total1 = sample()
-    return round((idle1 - idle0) / max(total1 - total0, 1.0), 3)
-
-
-def idleness() -> dict:
-    return {"load_avg_1min": round(os.getloadavg()[0], 2), "cpu_idle_share_1s": cpu_idle_share()}
 
 
 def fd_gflop(model: EmbeddedNet) -> float:

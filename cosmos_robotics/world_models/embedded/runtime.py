@@ -16,9 +16,7 @@ picked automatically: see ``benchmarks/README.md`` for why.
 from __future__ import annotations
 
 import os
-import platform
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 
@@ -29,8 +27,6 @@ from cosmos_robotics.world_models.embedded.model import EmbeddedNet
 _ONEDNN_ISAS = ("SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX512_CORE", "AVX512_CORE_VNNI",
                 "AVX512_CORE_BF16", "AVX10_1_512", "AVX512_CORE_FP16", "AVX10_1_512_AMX", "AVX512_CORE_AMX",
                 "AVX10_1_512_AMX_FP16", "AVX512_CORE_AMX_FP16", "AVX10_2_512", "AVX10_2_512_AMX_2")
-_REPORTED_FLAGS = ("avx2", "fma", "avx_vnni", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16")
-EMULATION_VARS = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA")
 
 
 @dataclass(frozen=True)
@@ -47,24 +43,6 @@ PATHS = {
 }
 
 
-def _cpu_flags() -> set[str]:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return set()
-    line = next((x for x in text.splitlines() if x.startswith("flags")), "")
-    return set(line.partition(":")[2].split())
-
-
-def _cpu_model() -> str:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return platform.processor() or platform.machine()
-    line = next((x for x in text.splitlines() if x.startswith("model name")), "")
-    return line.partition(":")[2].strip() or platform.machine()
-
-
 def onednn_allows_bfloat16() -> bool:
     cap = (os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA") or "ALL").upper()
     return cap not in _ONEDNN_ISAS or _ONEDNN_ISAS.index(cap) >= _ONEDNN_ISAS.index("AVX512_CORE_BF16")
@@ -75,16 +53,6 @@ def native_bfloat16() -> bool:
     return (torch.cpu._is_avx512_bf16_supported()  # the CPU has it (also true with AMX)
             and torch.backends.cpu.get_cpu_capability() not in ("DEFAULT", "AVX2")  # ATen may use AVX-512
             and onednn_allows_bfloat16())
-
-
-def cpu_report() -> dict:
-    """What benchmarks record beside their figures: CPU model, flags, the ISA PyTorch uses, emulation settings."""
-    flags = _cpu_flags()
-    return {"model": _cpu_model(), "flags": {f: f in flags for f in _REPORTED_FLAGS},
-            "aten_cpu_capability": torch.backends.cpu.get_cpu_capability(),
-            "emulation_env": {v: os.environ.get(v) for v in EMULATION_VARS},
-            "native_bfloat16_in_this_process": native_bfloat16(),
-            "logical_cpus": os.cpu_count(), "torch_threads": torch.get_num_threads()}
 
 
 def choose_path(precision: str, device: torch.device) -> InferencePath:
