@@ -75,17 +75,21 @@ def inputs(batch: int, gen: torch.Generator):
 
 
 def interleaved(calls: dict[str, Callable[[], object]], rounds: int) -> dict[str, dict]:
-    """Median / min ms of each call over ``rounds`` rounds, one call of each per round (after one warm-up each)."""
+    """Median / min wall ms of each call over ``rounds`` rounds, one call of each per round (after one warm-up
+    each), and the median CPU ms of this process (all threads): less disturbed when other jobs hold the cores."""
     for fn in calls.values():
         fn()
     times: dict[str, list[float]] = {name: [] for name in calls}
+    cpu: dict[str, list[float]] = {name: [] for name in calls}
     for _ in range(rounds):
         for name, fn in calls.items():
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             fn()
             times[name].append(time.perf_counter() - start)
+            cpu[name].append(time.process_time() - start_cpu)
     return {name: {"median_ms": round(1000 * float(np.median(t)), 1), "min_ms": round(1000 * float(np.min(t)), 1),
-                   "repeats": rounds} for name, t in times.items()}
+                   "cpu_median_ms": round(1000 * float(np.median(cpu[name])), 1), "repeats": rounds}
+            for name, t in times.items()}
 
 
 def fd_gflop(model: EmbeddedNet) -> float:
@@ -141,6 +145,7 @@ def main() -> None:
         for row in fd1.values():
             row["speedup_vs_v1_today"] = round(base / row["median_ms"], 2)
             row["speedup_vs_v1_today_min"] = round(fd1["v1_today"]["min_ms"] / row["min_ms"], 2)
+            row["speedup_vs_v1_today_cpu"] = round(fd1["v1_today"]["cpu_median_ms"] / row["cpu_median_ms"], 2)
         fd1["auto"] = {"path": auto.name, **fd1[auto.name]}
         result["fd_batch1"] = fd1
         fd16 = interleaved({"v1_today": lambda: today_fd(x16),
