@@ -9,8 +9,9 @@ Paths (all run the same weights; quality of each: ``benchmarks/results/embedded_
   that layout from the uint8 frames), what every other CPU gets;
 * ``float32``: float32, default layout (GPUs).
 
-``torch.compile`` (inductor) and int8 quantization were measured too (``benchmarks/embedded_speed.py``) but are not
-picked automatically: see ``benchmarks/README.md`` for why.
+``torch.compile`` (inductor) is measured too (``benchmarks/embedded_speed.py``) but not picked automatically: it
+compiles for 20-50 s on 2 cores, again for every new input shape; ``benchmarks/README.md`` also says why int8 and
+ONNX Runtime are not used.
 """
 
 from __future__ import annotations
