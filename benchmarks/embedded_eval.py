@@ -7,8 +7,9 @@ Held-out episodes come from seeds the training never saw (default 1,000,000+), f
 * state: flange position error (mm) of the state head per horizon step; success detector accuracy (head at k=0)
   on every held-out frame.
 * ID: MSE in the normalized 10D model space; policy: success rate driving the real simulator (float32).
-* ``--precision float32 bfloat16``: the world-model metrics once per precision on the same episodes (the first
-  under ``world_model``, others under ``world_model_<precision>``), e.g. to check the CPU bfloat16 path.
+* ``--paths float32 float32_channels_last bfloat16``: the world-model metrics once per inference path
+  (``world_models.embedded.runtime.PATHS``) on the same episodes (the first under ``world_model``, others under
+  ``world_model_<path>`` with their differences to the first), e.g. to check the CPU paths against today's float32.
 
     .venv/bin/python benchmarks/embedded_eval.py --episodes 48 --policy-seeds 50 --workers 2
 """
@@ -25,13 +26,14 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from machine import cpu_report  # benchmarks/machine.py
 from tqdm import tqdm
 
 from cosmos_robotics.training.data import generate_episodes
-from cosmos_robotics.world_models.embedded.backend import PRECISIONS
 from cosmos_robotics.world_models.embedded.checkpoint import DEFAULT_WEIGHTS, load_checkpoint
 from cosmos_robotics.world_models.embedded.config import CHUNK
 from cosmos_robotics.world_models.embedded.model import to_model_images
+from cosmos_robotics.world_models.embedded.runtime import PATHS, prepare
 
 RESULT = Path(__file__).parent / "results" / "embedded_eval.json"
 HELD_OUT_SEED = 1_000_000
@@ -166,17 +168,21 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--episode-length", type=int, default=130)
-    parser.add_argument("--precision", nargs="+", choices=sorted(PRECISIONS), default=["float32"])
+    parser.add_argument("--paths", nargs="+", choices=sorted(PATHS), default=["float32"])
     parser.add_argument("--out", type=Path, default=RESULT)
     args = parser.parse_args()
     result: dict = {"weights": str(args.weights), "device": args.device, "host": platform.node(),
                     "held_out_seeds": [HELD_OUT_SEED, HELD_OUT_SEED + args.episodes - 1]}
     if args.episodes:
         episodes = generate_episodes(args.episodes, HELD_OUT_SEED, args.episode_length, args.workers)
-        for i, precision in enumerate(args.precision):
-            model = load_checkpoint(args.weights, args.device).cast(PRECISIONS[precision])
-            key = "world_model" if i == 0 else f"world_model_{precision}"
-            result[key] = {"precision": precision, **evaluate_model(model, episodes, args.device)}
+        result["cpu"] = cpu_report()
+        for i, name in enumerate(args.paths):
+            model = prepare(load_checkpoint(args.weights, args.device), PATHS[name])
+            key = "world_model" if i == 0 else f"world_model_{name}"
+            result[key] = {"path": name, **evaluate_model(model, episodes, args.device)}
+            if i:
+                result[key]["minus_first"] = {k: round(result[key][k] - result["world_model"][k], 5) for k in
+                                              ("psnr_mean", "ssim_mean", "id_mse_normalized", "pos_err_mm_mean")}
         args.out.write_text(json.dumps(result, indent=1) + "\n")
     seeds = range(HELD_OUT_SEED + 500_000, HELD_OUT_SEED + 500_000 + args.policy_seeds)
     result["policy"] = [evaluate_policy(args.weights, seeds, r, args.episode_length, args.workers)

@@ -27,8 +27,9 @@ Design (copy-on-write commits, one atomic swap per batch of episodes):
   the missing episodes with their own seeds, so an interrupted-and-resumed recording equals an uninterrupted one.
 
 Durability against power loss (fsync) is out of scope; process death (SIGKILL, OOM, Ctrl-C) is covered.
-Video frames are encoded while they are fed (LeRobot's streaming encoder) with an unbounded queue: with a bounded
-queue LeRobot drops frames when the encoder lags, which offline recording must never do.
+Videos are encoded once per episode, with image statistics on sampled frames (``export.video``): LeRobot's own
+streaming encoder computes them on every frame, which made the writer the bottleneck, and drops frames when its
+bounded queue fills, which offline recording must never do.
 """
 
 from __future__ import annotations
@@ -60,7 +61,6 @@ MAX_CAMERA_SIDE = 4096
 
 # LeRobot's own per-frame bookkeeping columns, present in every dataset.
 _LEROBOT_COLUMNS = ("timestamp", "frame_index", "episode_index", "index", "task_index")
-_UNBOUNDED_QUEUE = 0  # queue.Queue(maxsize=0) never blocks, so no frame is ever dropped
 
 
 def default_rgb_encoder():
@@ -216,23 +216,22 @@ class LeRobotEpisodeWriter:
     def _open_staging(self):
         if self._dataset is not None:
             return self._dataset
-        from lerobot.datasets.lerobot_dataset import LeRobotDataset  # heavy import, only when writing
+        from cosmos_robotics.export.video import EpisodeEncodingDataset  # imports lerobot: only when writing
 
         encoder = self._rgb_encoder or default_rgb_encoder()
         if "av1" in str(getattr(encoder, "vcodec", "")):
             os.environ.setdefault("SVT_LOG", "1")  # else SVT-AV1 prints its whole configuration for every video
         common = {
             "streaming_encoding": True,
-            "encoder_queue_maxsize": _UNBOUNDED_QUEUE,
             "rgb_encoder": encoder,
             "video_backend": video_backend()[0],
         }
         if self._committed:
             # data/ and videos/ files are immutable once committed: link them; meta/ is rewritten: copy it.
             clone_tree(self.root, self._staging, link=lambda rel: rel.parts[0] in ("data", "videos"))
-            self._dataset = LeRobotDataset.resume(self.repo_id, root=self._staging, **common)
+            self._dataset = EpisodeEncodingDataset.resume(self.repo_id, root=self._staging, **common)
         else:
-            self._dataset = LeRobotDataset.create(
+            self._dataset = EpisodeEncodingDataset.create(
                 self.repo_id, fps=self.spec.fps, features=self.spec.features(), root=self._staging,
                 robot_type=self.spec.robot_type, use_videos=True, **common,
             )

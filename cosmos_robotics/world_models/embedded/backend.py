@@ -12,9 +12,10 @@ Frames carry the three SimDroid views in one image, in either layout (the result
 task ``success_probability`` ``[T+1]`` (entry 0: the conditioning frame). The model is deterministic: ``seed``,
 steps, guidance and the prompt do not change its output (it knows one task: SimDroid's pick-and-place).
 
-``precision="auto"`` runs the network in bfloat16 on CPUs with native bfloat16 (AMX / AVX512-BF16): forward dynamics
-~2.5x faster than float32 (the 100 ms CPU target is met only this way), frames within ~50 dB PSNR of float32 and
-the same quality metrics (``benchmarks/results/embedded_eval_cpu_precision.json``); float32 elsewhere.
+``precision="auto"`` picks the fastest inference path that keeps today's quality on the CPU it finds
+(``runtime.choose_path``): bfloat16 where the CPU has it natively (AMX / AVX512-BF16; forward dynamics ~2.5x faster
+than float32, same quality metrics), float32 in channels-last layout elsewhere (AVX2-only CPUs: there bfloat16 is
+emulated and ~20x slower). ``inference_path`` names the choice; results carry it in ``extras``.
 """
 
 from __future__ import annotations
@@ -30,25 +31,14 @@ from scipy.spatial.transform import Rotation
 
 from cosmos_robotics.embodiments import ActionMode, get_adapter
 from cosmos_robotics.embodiments.droid import compose_concat_view
-from cosmos_robotics.errors import ActionContractError, CosmosRoboticsError
+from cosmos_robotics.errors import ActionContractError
 from cosmos_robotics.world_models.base import BackendOutput, WorldModel, WorldModelRequest, WorldModelResult
 from cosmos_robotics.world_models.embedded.checkpoint import DEFAULT_WEIGHTS, load_checkpoint
 from cosmos_robotics.world_models.embedded.config import IMAGE_SIZE, STATE_DIM, VIEWS
 from cosmos_robotics.world_models.embedded.model import to_model_images, to_uint8
+from cosmos_robotics.world_models.embedded.runtime import choose_path, prepare
 
 LAYOUTS = ("stacked", "concat_view")
-PRECISIONS = {"float32": torch.float32, "bfloat16": torch.bfloat16}
-
-
-def inference_dtype(precision: str, device: torch.device) -> torch.dtype:
-    """``auto`` -> bfloat16 on a CPU with native bfloat16 arithmetic (elsewhere it is emulated and slower)."""
-    if precision == "auto":
-        native = device.type == "cpu" and torch.cpu._is_avx512_bf16_supported()  # also true with AMX
-        return torch.bfloat16 if native else torch.float32
-    if precision not in PRECISIONS:
-        raise CosmosRoboticsError(f"embedded model precision: expected auto or one of {sorted(PRECISIONS)}, "
-                                  f"got {precision!r}")
-    return PRECISIONS[precision]
 
 
 def stack_views(wrist: np.ndarray, exterior_1: np.ndarray, exterior_2: np.ndarray) -> np.ndarray:
@@ -102,7 +92,9 @@ class EmbeddedWorldModel(WorldModel):
 
     def __init__(self, weights: Path | str = DEFAULT_WEIGHTS, device: str = "cpu", precision: str = "auto"):
         self.device = torch.device(device)
-        self.model = load_checkpoint(Path(weights), self.device).cast(inference_dtype(precision, self.device))
+        path = choose_path(precision, self.device)
+        self.inference_path = path.name
+        self.model = prepare(load_checkpoint(Path(weights), self.device), path)
 
     def supports(self, embodiment: str, mode: ActionMode) -> bool:
         return embodiment in ("droid", "droid_lerobot")
@@ -190,5 +182,6 @@ class EmbeddedWorldModel(WorldModel):
             results.append(BackendOutput(video, model_actions, {"model_s": seconds},
                                          {"state": predicted, "cartesian": predicted[:, :6],
                                           "gripper": predicted[:, 6],
-                                          "success_probability": success[i], "layout": layout}))
+                                          "success_probability": success[i], "layout": layout,
+                                          "inference_path": self.inference_path}))
         return results

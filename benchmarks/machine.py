@@ -1,0 +1,50 @@
+"""What the benchmarks record beside their figures: the CPU (model, flags, the ISA PyTorch uses, the AVX2
+emulation variables) and how idle the shared machine was while they ran."""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from pathlib import Path
+
+REPORTED_FLAGS = ("avx2", "fma", "avx_vnni", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16")
+EMULATION_VARS = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "LP_NATIVE_VECTOR_WIDTH", "LP_NUM_THREADS")
+
+
+def _cpuinfo(field: str) -> str:
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return ""
+    return next((x.partition(":")[2].strip() for x in lines if x.startswith(field)), "")
+
+
+def cpu_report() -> dict:
+    """Imports torch (for the ISA it dispatches to): call it outside timed sections."""
+    import torch
+
+    from cosmos_robotics.world_models.embedded.runtime import native_bfloat16
+
+    flags = set(_cpuinfo("flags").split())
+    return {"model": _cpuinfo("model name") or platform.processor() or platform.machine(),
+            "flags": {f: f in flags for f in REPORTED_FLAGS},
+            "aten_cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "native_bfloat16_in_this_process": native_bfloat16(),
+            "emulation_env": {v: os.environ.get(v) for v in EMULATION_VARS},
+            "logical_cpus": os.cpu_count(), "torch_threads": torch.get_num_threads()}
+
+
+def cpu_idle_share(seconds: float = 1.0) -> float:
+    """Share of the machine's CPU time that was idle over ``seconds`` (other jobs share the cores)."""
+    def sample():
+        fields = [float(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+        return fields[3] + fields[4], sum(fields)
+    idle0, total0 = sample()
+    time.sleep(seconds)
+    idle1, total1 = sample()
+    return round((idle1 - idle0) / max(total1 - total0, 1.0), 3)
+
+
+def idleness() -> dict:
+    return {"load_avg_1min": round(os.getloadavg()[0], 2), "cpu_idle_share_1s": cpu_idle_share()}
