@@ -13,10 +13,10 @@ os.environ.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS
 import argparse  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
-import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
+from machine import best_of  # noqa: E402  (benchmarks/machine.py)
 from scipy.spatial.transform import Rotation  # noqa: E402
 
 from cosmos_robotics import geometry  # noqa: E402
@@ -60,15 +60,6 @@ def loop_reference(poses: np.ndarray, gripper: np.ndarray, adapter) -> np.ndarra
     out = np.stack(out)
     out[:, :3, :3] = out[:, :3, :3] @ to_cv.T
     return out
-
-
-def best_of(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:

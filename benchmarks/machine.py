@@ -1,5 +1,5 @@
-"""What the benchmarks record beside their figures: the CPU (model, flags, the ISA PyTorch uses, the AVX2
-emulation variables) and how idle the shared machine was while they ran."""
+"""What the benchmarks share: what they record beside their figures (the CPU model, flags, the ISA PyTorch uses,
+the AVX2 emulation variables, how idle the shared machine was) and the best-of-N timer."""
 
 from __future__ import annotations
 
@@ -48,3 +48,13 @@ def cpu_idle_share(seconds: float = 1.0) -> float:
 
 def idleness() -> dict:
     return {"load_avg_1min": round(os.getloadavg()[0], 2), "cpu_idle_share_1s": cpu_idle_share()}
+
+
+def best_of(fn, repeats: int) -> float:
+    """The fastest of ``repeats`` calls of ``fn`` (seconds): the least disturbed by other work on the machine."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
+from machine import cpu_report, idleness  # benchmarks/machine.py
 
 from cosmos_robotics.envs import CosmosWorldEnv, SimChunkEnv
 from cosmos_robotics.policies import make_policy
@@ -23,14 +23,6 @@ from cosmos_robotics.rollout import run_episodes
 
 RESULT = Path(__file__).parent / "results" / "policy_both_envs.json"
 FIRST_SEED = 1_500_000  # disjoint from the embedded model's training seeds (0..511)
-
-
-def cpu() -> dict:
-    info = Path("/proc/cpuinfo").read_text()
-    flags = info.split("flags")[1].split("\n")[0].split()
-    model = next(line.split(":")[1].strip() for line in info.splitlines() if line.startswith("model name"))
-    return {"model": model, "flags": [f for f in flags if f.startswith(("avx", "amx")) or f in ("fma", "f16c")],
-            "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(), "torch_threads": torch.get_num_threads()}
 
 
 def main() -> None:
@@ -51,7 +43,7 @@ def main() -> None:
         env.close()
     sim, wm = np.array(rows["simulator"]["success"]), np.array(rows["world_model"]["success"])
     report = {
-        "policy": policy.name, "steps": args.steps, "seeds": [seeds.start, seeds.stop - 1], "machine": cpu(),
+        "policy": policy.name, "steps": args.steps, "seeds": [seeds.start, seeds.stop - 1], "machine": cpu_report(), "idleness": idleness(),
         "simulator_success_rate": float(sim.mean()), "world_model_success_rate": float(wm.mean()),
         "agreement": float((sim == wm).mean()), "false_success": int((wm & ~sim).sum()),
         "false_failure": int((~wm & sim).sum()),

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
-import time
 from pathlib import Path
 
 import numpy as np
-import torch
+from machine import best_of, cpu_report, idleness  # benchmarks/machine.py
 
 from cosmos_robotics.embodiments import ActionMode
 from cosmos_robotics.envs import CosmosWorldEnv, WorldModelVectorEnv
@@ -26,24 +24,6 @@ from cosmos_robotics.world_models.embedded.backend import EmbeddedWorldModel
 
 RESULT = Path(__file__).parent / "results" / "vector_env.json"
 CHUNK = 16
-
-
-def cpu() -> dict:
-    flags = Path("/proc/cpuinfo").read_text().split("flags")[1].split("\n")[0].split()
-    model = next((line.split(":")[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), platform.processor())
-    keep = [f for f in flags if f.startswith(("avx", "amx")) or f in ("fma", "f16c")]
-    return {"model": model, "flags": keep, "torch_threads": torch.get_num_threads(),
-            "torch_cpu_capability": torch.backends.cpu.get_cpu_capability()}
-
-
-def best(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:
@@ -60,7 +40,7 @@ def main() -> None:
         obs, _ = vec.reset(seed=list(range(n)))
         chunks = [policy.select_action_chunk({k: v[i] for k, v in obs.items()}) for i in range(n)]
         vec.step(chunks)  # warm-up
-        batched = best(lambda vec=vec, chunks=chunks: vec.step(chunks), args.repeats)
+        batched = best_of(lambda vec=vec, chunks=chunks: vec.step(chunks), args.repeats)
         singles = [CosmosWorldEnv(wm, episode_length=10_000) for _ in range(n)]
         for i, env in enumerate(singles):
             env.reset(seed=i)
@@ -69,7 +49,7 @@ def main() -> None:
             for env, chunk in zip(singles, chunks, strict=True):
                 env.step(chunk)
 
-        single = best(sequential, args.repeats)
+        single = best_of(sequential, args.repeats)
         rows.append({"num_envs": n, "batched_s": round(batched, 4), "sequential_s": round(single, 4),
                      "batched_steps_per_s": round(n * CHUNK / batched, 1),
                      "sequential_steps_per_s": round(n * CHUNK / single, 1),
@@ -83,8 +63,8 @@ def main() -> None:
     wm.generate(request)
     per_item = {}
     for b in (1, 2, 4, 8, 16):
-        per_item[b] = round(1000 * best(lambda b=b: wm.generate_batch([request] * b), args.repeats) / b, 1)
-    report = {"machine": cpu(), "precision": str(wm.model.dtype), "world_model": "embedded", "chunk": CHUNK,
+        per_item[b] = round(1000 * best_of(lambda b=b: wm.generate_batch([request] * b), args.repeats) / b, 1)
+    report = {"machine": cpu_report(), "idleness": idleness(), "inference_path": wm.inference_path, "world_model": "embedded", "chunk": CHUNK,
               "rows": rows, "fd_ms_per_item_by_batch": per_item,
               "command": "benchmarks/vector_env.py " + " ".join(f"--{k} {v}" for k, v in vars(args).items()
                                                                 if k != "out")}
