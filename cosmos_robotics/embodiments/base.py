@@ -173,18 +173,29 @@ class EmbodimentAdapter:
         return np.clip(values, low, high)
 
     # -- camera views ----------------------------------------------------------------------------------------
-    def check_views(self, views: dict[str, np.ndarray]) -> None:
-        if set(views) != set(self.cameras):
-            raise ActionContractError(self.name, "camera views", f"exactly {', '.join(self.cameras)}",
-                                      ", ".join(sorted(views)) or "none")
+    def check_views(self, views) -> None:
+        if not isinstance(views, dict) or set(views) != set(self.cameras):
+            got = ", ".join(sorted(map(str, views))) if isinstance(views, dict) else type(views).__name__
+            raise ActionContractError(self.name, "camera views", f"a dict of exactly {', '.join(self.cameras)}",
+                                      got or "none")
+
+    def image(self, value, what: str) -> np.ndarray:
+        """A uint8 ``[..., H, W, 3]`` image (stack), or a typed error."""
+        try:
+            array = np.asarray(value)
+        except (ValueError, TypeError):
+            array = np.asarray(None)
+        if array.dtype != np.uint8 or array.ndim < 3 or array.shape[-1] != 3:
+            raise ActionContractError(self.name, what, "uint8 [..., H, W, 3]", f"{array.dtype} {array.shape}")
+        return array
 
     def compose_views(self, views: dict[str, np.ndarray]) -> np.ndarray:
         """Camera views -> the model's input image; one camera by default."""
         self.check_views(views)
-        return np.asarray(views[self.cameras[0]])
+        return self.image(views[self.cameras[0]], f"{self.cameras[0]} image")
 
     def split_views(self, frame: np.ndarray) -> dict[str, np.ndarray]:
-        return {self.cameras[0]: np.asarray(frame)}
+        return {self.cameras[0]: self.image(frame, "frame")}
 
     # -- normalization ----------------------------------------------------------------------------------------
     def normalize(self, raw: np.ndarray) -> np.ndarray:

@@ -62,8 +62,12 @@ def compose_concat_view(wrist: np.ndarray, exterior_1: np.ndarray, exterior_2: n
 def split_concat_view(frame: np.ndarray) -> dict[str, np.ndarray]:
     """The inverse of ``compose_concat_view``: ``[..., 3H/2, W, 3]`` -> wrist ``[..., H, W, 3]`` and the two
     exteriors upsampled back to ``H x W`` (bilinear; the half-size detail is lost)."""
-    frame = np.asarray(frame)
-    if frame.dtype != np.uint8 or frame.ndim < 3 or frame.shape[-1] != 3 or frame.shape[-3] % 3 or frame.shape[-2] % 2:
+    try:
+        frame = np.asarray(frame)
+    except (ValueError, TypeError):
+        frame = np.asarray(None)
+    if (frame.dtype != np.uint8 or frame.ndim < 3 or frame.shape[-1] != 3 or frame.shape[-3] % 3 or frame.shape[-2] % 2
+            or frame.size == 0):
         raise ActionContractError("droid", "concat_view image", "uint8 [..., 3H/2, W, 3] with H, W even",
                                   f"{frame.dtype} {frame.shape}")
     h, w = frame.shape[-3] * 2 // 3, frame.shape[-2]

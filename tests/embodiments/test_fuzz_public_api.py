@@ -165,6 +165,12 @@ for _name in ADAPTERS:
         f"{_name}.decode": (_a.decode, actions_for(_name),
                             st.none() if _name == "droid_joint" else st.one_of(st.none(), anything((4, 4)))),
         f"{_name}.decode_rollout": (_a.decode_rollout, actions_for(_name), st.none()),
+        f"{_name}.check_views": (_a.check_views, st.one_of(LEAF, st.dictionaries(
+            st.sampled_from([*_a.cameras, "other"]), IMAGES, max_size=4))),
+        f"{_name}.compose_views": (_a.compose_views, st.one_of(LEAF, st.dictionaries(
+            st.sampled_from([*_a.cameras, "other"]), IMAGES, max_size=4))),
+        f"{_name}.split_views": (_a.split_views, IMAGES),
+        f"{_name}.image": (lambda v, a=_a: a.image(v, "image"), IMAGES),
     }
 for _name in POSE_ADAPTERS:
     _a = get_adapter(_name)
