@@ -42,7 +42,7 @@ def register(subparsers) -> None:
         "the remote clients (--backend vllm-omni) and other tools can call it. Binds 127.0.0.1 unless\n"
         "--allow-remote; oversized requests get 413, a full queue 429, bad input 4xx with a JSON error.",
         "cosmos-robotics serve --backend embedded --port 8000")
-    parser.add_argument("--backend", required=True, choices=available_backends(), help="world-model backend")
+    parser.add_argument("--backend", required=True, help=f"world-model backend: {', '.join(available_backends())}")
     parser.add_argument("--checkpoint", default=None, help="checkpoint directory or hub id for the backend")
     parser.add_argument("--opt", type=_option, action="append", default=[], metavar="KEY=VALUE",
                         help="backend option, e.g. --opt device=cuda (repeatable; values parsed as JSON)")

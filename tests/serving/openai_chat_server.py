@@ -21,7 +21,7 @@ import time
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from cosmos_robotics.errors import PayloadError
+from cosmos_robotics.errors import InputError, PayloadError
 from cosmos_robotics.world_models.remote.media_bytes import decode_image, decode_mp4
 
 
@@ -107,7 +107,7 @@ def make_app(model: str = "nvidia/Cosmos3-Nano") -> FastAPI:
         try:
             frames, text = _media(body.get("messages"))
             wants_json = _check_response_format(body.get("response_format"))
-        except PayloadError as exc:
+        except (PayloadError, InputError) as exc:  # a request the server refuses, as vLLM does: 400
             return _error(400, str(exc))
         message: dict = {"role": "assistant"}
         if action and action[0] == "content":
