@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "cosmos_robotics.cli.sim",
     "cosmos_robotics.cli.dataset",
     "cosmos_robotics.cli.rollout",
+    "cosmos_robotics.cli.augment",
 )
 
 
