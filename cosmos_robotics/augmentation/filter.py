@@ -29,7 +29,9 @@ from cosmos_robotics.world_models.base import WorldModel, WorldModelRequest
 class FilterConfig:
     """Thresholds; ``None`` disables a check (its score is still computed)."""
 
-    max_cycle_mse: float | None = 0.02
+    # Calibrated on the embedded model (CPU renders): consistent episodes score 0.003-0.016 (its held-out ID MSE
+    # is 0.009 on CPU renders), actions that do not match the video (reversed, mirrored) ~0.32.
+    max_cycle_mse: float | None = 0.03
     require_success: bool = True
     min_frame_std: float | None = 4.0  # uint8 levels, per frame
     max_frame_jump: float | None = 40.0  # mean absolute uint8 difference between consecutive frames

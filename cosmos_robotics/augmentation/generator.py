@@ -34,7 +34,7 @@ class AugmentConfig:
     seed: int = 0
     steps: int = 130  # actions per episode (sources must hold steps + 1 frames)
     policy: str = DEFAULT_POLICY  # new-starts
-    noise: float = 0.1  # variations: std of the model-space noise on the pose rows
+    noise: float = 0.1  # variations: std of the per-chunk model-space offset on the translation rows
     backend: str = "embedded"
     checkpoint: str | None = None
     world_model_options: dict = field(default_factory=dict)

@@ -1,7 +1,9 @@
 """The three ways of making a synthetic episode with a world model; each turns one ``Job`` into a ``Candidate``.
 
-* ``variations`` -- the action chunks of a source episode, perturbed in the DROID model space (seeded Gaussian
-  noise on the pose rows; the gripper row is kept), rolled out with forward dynamics from the source's first frame;
+* ``variations`` -- the action chunks of a source episode, perturbed in the DROID model space (a seeded Gaussian
+  offset per chunk on the translation rows, i.e. a smoothly different path; rotation and gripper rows are kept:
+  noise on rot6d rows is not a rotation), rolled out with forward dynamics from the source's first frame.
+  Per-step noise would be too fast for the video to show it, and the cycle check would rightly drop it;
 * ``new-starts`` -- a policy closed loop inside the world model from a fresh ``SimDroid-v0`` start state (the job's
   seed), through ``CosmosWorldEnv`` and the one episode loop ``run_episode``;
 * ``relabel`` -- a source video labelled by inverse dynamics, window by window; the labels are then rolled out with
@@ -30,7 +32,7 @@ STRATEGIES = ("variations", "new-starts", "relabel")
 NEEDS_SOURCE = frozenset({"variations", "relabel"})
 EMBODIMENT = "droid"
 IMAGE_PREFIX, STATE_KEY = "observation.images.", "observation.state"
-POSE_ROWS = slice(0, 9)  # DROID model space: translation (3) + rotation (6); row 9 is the gripper
+TRANSLATION = slice(0, 3)  # DROID model space: translation (3), rotation (6, rot6d), gripper (1)
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,8 @@ def plan_jobs(strategies: Sequence[str], count: int, seed: int, source_episodes:
 
 
 class PerturbedReplay:
-    """Replays a source episode's model-space chunks with seeded noise, decoded from the current imagined pose."""
+    """Replays a source episode's model-space chunks with a seeded offset per chunk, decoded from the current
+    imagined pose."""
 
     needs_privileged_state = False
 
@@ -85,7 +88,7 @@ class PerturbedReplay:
     def select_action_chunk(self, observation: dict[str, Any]) -> ActionChunk:
         window = min(self._step, len(self.chunks) - 1)  # the last steps come from the last window's tail
         rows = np.array(self.chunks[window][self._step - window:], np.float64)
-        rows[:, POSE_ROWS] += self._rng.normal(0.0, self.noise, rows[:, POSE_ROWS].shape)
+        rows[:, TRANSLATION] += self._rng.normal(0.0, self.noise, (1, TRANSLATION.stop))  # one offset per chunk
         rows = np.clip(rows, -1.0, 1.0)
         self._step += len(rows)
         command = self.adapter.decode_from_cartesian(rows, np.asarray(observation[STATE_KEY][:6], np.float64))

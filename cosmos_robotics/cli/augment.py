@@ -32,7 +32,7 @@ def register(sub) -> None:
     parser.add_argument("--seed", type=int, default=0, help="job i uses seed SEED + i (new starts: sim start state)")
     parser.add_argument("--steps", type=int, default=130, help="actions per episode at 15 Hz (default 130)")
     parser.add_argument("--policy", default=DEFAULT_POLICY, help=f"new-starts policy spec (default {DEFAULT_POLICY})")
-    parser.add_argument("--noise", type=float, default=0.1, help="variations: model-space noise std (default 0.1)")
+    parser.add_argument("--noise", type=float, default=0.1, help="variations: std of the per-chunk translation offset, model space (default 0.1)")
     parser.add_argument("--backend", default="embedded", help="world-model backend (default embedded)")
     parser.add_argument("--checkpoint", default=None, help="backend checkpoint (default: the backend's own)")
     parser.add_argument("--max-cycle-mse", type=float, default=defaults.max_cycle_mse,
