@@ -39,10 +39,14 @@ class AugmentConfig:
     checkpoint: str | None = None
     world_model_options: dict = field(default_factory=dict)
     filter: FilterConfig = field(default_factory=FilterConfig)
+    # torch CPU threads per worker: CPU kernels round differently with another thread count (bfloat16 visibly),
+    # so every worker, in-process or on Ray, uses the same number and produces the same episodes
+    threads: int = 1
 
     def __post_init__(self):
-        if self.steps < 1 or not self.noise >= 0:
-            raise CosmosRoboticsError(f"expected --steps >= 1 and --noise >= 0, got {self.steps} and {self.noise}")
+        if self.steps < 1 or self.threads < 1 or not self.noise >= 0:
+            raise CosmosRoboticsError(f"expected --steps >= 1, --threads >= 1 and --noise >= 0, got {self.steps}, "
+                                      f"{self.threads} and {self.noise}")
         if NEEDS_SOURCE & set(self.strategies) and self.source is None:
             raise CosmosRoboticsError(f"strategies {', '.join(sorted(NEEDS_SOURCE & set(self.strategies)))} need "
                                       "--source DATASET (a LeRobot v3 recording of SimDroid-v0)")
@@ -71,15 +75,18 @@ def load_source(config: AugmentConfig):
 class Generator:
     """Turns jobs into filtered, recordable outcomes; holds one world-model instance."""
 
-    def __init__(self, config: AugmentConfig, source=None):
+    def __init__(self, config: AugmentConfig):
+        import torch
+
         from cosmos_robotics.envs import CosmosWorldEnv
         from cosmos_robotics.sim import TASK
         from cosmos_robotics.world_models.factory import make_world_model
 
+        torch.set_num_threads(config.threads)
         self.config, self.task = config, TASK
         self.world_model = make_world_model(config.backend, config.checkpoint, **config.world_model_options)
         self.env = CosmosWorldEnv(self.world_model, episode_length=config.steps)
-        self.source = source if source is not None else load_source(config)
+        self.source = load_source(config)
         self.policy = None
         if "new-starts" in config.strategies:
             from cosmos_robotics.policies import make_policy

@@ -8,7 +8,8 @@ when the cluster has GPUs, one CPU otherwise); the driver keeps the single datas
 * Failures: actors are restartable (``max_restarts``) and their tasks retried (``max_task_retries``): a killed
   worker is rebuilt and re-runs the jobs it held; a job's outcome depends only on the job, and only the driver
   writes, so nothing is lost or written twice.
-* The source dataset is decoded once, by the driver, and shared through the object store.
+* Each actor decodes the source dataset itself, as the in-process generator does: arrays handed over through
+  the object store made some episodes differ in the last bits (measured), breaking single-process equality.
 
 Ray is an optional dependency: ``pip install 'cosmos-robotics[ray]'``.
 """
@@ -17,8 +18,9 @@ from __future__ import annotations
 
 from collections import deque
 
-from cosmos_robotics.augmentation.generator import AugmentConfig, Generator, load_source
+from cosmos_robotics.augmentation.generator import AugmentConfig, Generator
 from cosmos_robotics.errors import CosmosRoboticsError
+from cosmos_robotics.export import read_provenance
 
 RESTARTS = 3
 
@@ -46,15 +48,14 @@ class RayRunner:
         if gpus and config.backend == "embedded":
             config = AugmentConfig(**{**config.__dict__, "world_model_options": {**config.world_model_options,
                                                                                    "device": "cuda"}})
-        self.source = load_source(config)
-        source_ref = ray.put(self.source)
+        self.sources = 0 if config.source is None else len(read_provenance(config.source)[1])
         actor = ray.remote(Generator).options(num_cpus=0 if gpus else 1, num_gpus=1 if gpus else 0,
                                               max_restarts=RESTARTS, max_task_retries=RESTARTS)
-        self.actors = [actor.remote(config, source_ref) for _ in range(workers)]
+        self.actors = [actor.remote(config) for _ in range(workers)]
         self.window = workers * in_flight
 
     def source_count(self) -> int:
-        return 0 if self.source is None else len(self.source.seeds)
+        return self.sources
 
     def map(self, jobs):
         pending: deque = deque()

@@ -47,6 +47,8 @@ def register(sub) -> None:
     parser.add_argument("--ray", default=None, metavar="local|ADDRESS",
                         help="distribute generation over Ray workers: a local cluster or a cluster address")
     parser.add_argument("--workers", type=int, default=2, help="Ray workers, one world model each (default 2)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch CPU threads per worker (default 1; the same value gives the same episodes)")
     parser.add_argument("--commit-every", type=int, default=10, help="episodes per atomic commit (default 10)")
     parser.set_defaults(func=run)
 
@@ -56,7 +58,7 @@ def run(args) -> int:
 
     config = AugmentConfig(
         strategies=tuple(args.strategy), source=args.source, seed=args.seed, steps=args.steps, policy=args.policy,
-        noise=args.noise, backend=args.backend, checkpoint=args.checkpoint,
+        noise=args.noise, backend=args.backend, checkpoint=args.checkpoint, threads=args.threads,
         filter=FilterConfig(args.max_cycle_mse, not args.keep_failures, args.min_frame_std, args.max_frame_jump,
                             args.min_replay_psnr))
     runner = None

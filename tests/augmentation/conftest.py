@@ -1,4 +1,4 @@
-"""A small source dataset: one expert episode of 33 frames, recorded by ``sim record``."""
+"""A small source dataset: one expert episode of 17 frames, recorded by ``sim record``."""
 
 from __future__ import annotations
 

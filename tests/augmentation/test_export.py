@@ -60,7 +60,7 @@ def test_kept_episodes_load_with_lerobot_and_carry_provenance(augmented, source)
     out, _, _, summary = augmented
     assert (summary.kept, summary.dropped, summary.processed) == (2, 1, 3)
     dataset = LeRobotDataset("local/synthetic", root=out, video_backend="pyav")
-    assert dataset.meta.total_episodes == 2 and dataset.num_frames == 2 * 32
+    assert dataset.meta.total_episodes == 2 and dataset.num_frames == 2 * 16
     frame = dataset[0]
     assert frame["observation.images.wrist"].shape == (3, 128, 128)
     provenance, notes = read_provenance(out)

@@ -56,7 +56,7 @@ def test_blank_and_jumping_frames_are_dropped(generator, candidates):
 def test_success_is_required_by_default(generator, candidates):
     candidate = candidates[0]
     verdict = judge(candidate, generator.world_model, FilterConfig())
-    assert not candidate.episode.is_success  # 32 steps are too few for the task
+    assert not candidate.episode.is_success  # 16 steps are too few for the task
     assert "no success" in verdict.reasons
 
 
