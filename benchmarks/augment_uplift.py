@@ -150,6 +150,7 @@ def main() -> None:
     t0 = time.perf_counter()
     synth_log: list = []
     unfiltered, kept, config = synthetic(args.k, 4 * args.k, synth_log)
+    torch.set_num_threads(2)  # the generator pins its worker threads (AugmentConfig.threads); training uses both
     timings["generate_synthetic_s"] = time.perf_counter() - t0
     base = real[:args.n]
     arms = {"a_demos_N": base, "b_N_plus_filtered_synthetic": base + kept,
