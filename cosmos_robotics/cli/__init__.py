@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "cosmos_robotics.cli.reason",
     "cosmos_robotics.cli.ros",
     "cosmos_robotics.cli.evaluate",
+    "cosmos_robotics.cli.augment",
 )
 
 
