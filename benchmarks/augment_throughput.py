@@ -11,25 +11,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor()
-
-
-def cpu_flags() -> list[str]:
-    text = Path("/proc/cpuinfo").read_text()
-    return [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f" {f}" in text]
+from machine import cpu_report  # benchmarks/machine.py
 
 
 def actions(root: Path) -> np.ndarray:
@@ -76,7 +64,7 @@ def main() -> None:
         "episodes_per_min": {k: round(60 * args.episodes / v, 2) for k, v in runs.items()},
         "speedup_vs_single": {k: round(single / v, 2) for k, v in runs.items()},
         "identical_episodes": identical,
-        "machine": {"cpu": cpu_model(), "flags": cpu_flags(), "cores": os.cpu_count(),
+        "machine": {**cpu_report(), "cores": os.cpu_count(),
                     "load_average_at_end": Path("/proc/loadavg").read_text().split()[:3]},
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import platform
 import time
 from pathlib import Path
@@ -33,18 +32,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from cosmos_robotics.evaluation.statistics import wilson
+
 DEMO_SEED, EVAL_SEED, SYNTH_SEED = 200_000, 300_000, 400_000
 EXPERT = "expert:contract=1"
 EPISODE_LENGTH = 130
-
-
-def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    if n == 0:
-        return 0.0, 1.0
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def demos(count: int):
