@@ -115,7 +115,6 @@ def test_runs_in_both_envs_and_behind_serve_policy(folder):
     np.testing.assert_allclose(reached, sim.chunks[0].poses[0, :3, 3], atol=3e-3)  # same first target, by IK
 
 
-@pytest.mark.slow
 def test_lerobot_eval_runs_it_in_both_envs_through_the_plugin(folder, tmp_path):
     """The plugin is found by LeRobot's own discovery (an installed ``lerobot_env_*`` distribution)."""
     target = tmp_path / "site"
