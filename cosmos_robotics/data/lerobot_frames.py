@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cosmos_robotics.data.video_backend import video_backend
 from cosmos_robotics.errors import DatasetFormatError
 
 IMAGE_PREFIX, STATE_KEY = "observation.images.", "observation.state"
@@ -23,7 +24,7 @@ def read_observation(root: str | Path, episode: int, frame: int, cameras: tuple[
     if not (root / "meta" / "info.json").is_file():
         raise DatasetFormatError(f"{root}: expected a LeRobot v3 dataset (meta/info.json), found none")
     try:
-        dataset = LeRobotDataset(f"local/{root.name}", root=root, video_backend="pyav")
+        dataset = LeRobotDataset(f"local/{root.name}", root=root, video_backend=video_backend()[0])
     except (ValueError, KeyError, OSError) as exc:
         raise DatasetFormatError(f"{root}: expected a LeRobot v3 dataset LeRobot can read, got: {exc}") from None
     episodes = dataset.meta.episodes

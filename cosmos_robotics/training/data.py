@@ -35,6 +35,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 from tqdm import tqdm
 
+from cosmos_robotics.data.video_backend import video_backend
 from cosmos_robotics.errors import DatasetFormatError
 from cosmos_robotics.export.episode import SUCCESS_KEY
 from cosmos_robotics.world_models.embedded.config import CHUNK, IMAGE_SIZE, STATE_DIM, VIEWS
@@ -181,7 +182,7 @@ def _recorded_jobs(root: Path, episode_length: int) -> list[_RecordedEpisode]:
     if not (root / "meta" / "info.json").is_file():
         raise DatasetFormatError(f"{root}: expected a LeRobot v3 dataset (meta/info.json), found none")
     try:
-        dataset = LeRobotDataset(default_repo_id(root), root=root, video_backend="pyav")
+        dataset = LeRobotDataset(default_repo_id(root), root=root, video_backend=video_backend()[0])
     except (ValueError, KeyError, OSError) as exc:
         raise DatasetFormatError(f"{root}: expected a LeRobot v3 dataset LeRobot can read, got: {exc}") from None
     provenance, notes = read_provenance(root)
@@ -251,7 +252,7 @@ def _load_recorded(episode: _RecordedEpisode) -> Episodes:
     """Decode each view's frames in one pass (LeRobot's decoder); the targets come from the recorded numbers."""
     from lerobot.datasets.video_utils import decode_video_frames
 
-    views = [decode_video_frames(path, list(stamps), episode.tolerance_s, "pyav", return_uint8=True)
+    views = [decode_video_frames(path, list(stamps), episode.tolerance_s, video_backend()[0], return_uint8=True)
              for path, stamps in episode.videos]  # uint8 [L+1, 3, H, W] each
     images = np.stack([v.permute(0, 2, 3, 1).numpy() for v in views], axis=1)
     chunks, deltas = window_targets(episode.states.astype(np.float64), episode.gripper)

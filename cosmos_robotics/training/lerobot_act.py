@@ -21,6 +21,7 @@ import torch
 from scipy.spatial.transform import Rotation
 from tqdm import tqdm
 
+from cosmos_robotics.data.video_backend import video_backend
 from cosmos_robotics.errors import DatasetFormatError
 
 ACTION_LAYOUT = "poses"  # [x, y, z, rx, ry, rz (rotation vector), gripper], absolute, robot base frame
@@ -33,7 +34,7 @@ def load_frames(root: Path, cameras: tuple[str, ...]) -> dict[str, np.ndarray]:
     from cosmos_robotics.sim.pose_control import target_from_action
 
     try:
-        dataset = LeRobotDataset(f"local/{root.name}", root=root, video_backend="pyav")
+        dataset = LeRobotDataset(f"local/{root.name}", root=root, video_backend=video_backend()[0])
     except (ValueError, KeyError, OSError) as exc:
         raise DatasetFormatError(f"{root}: expected a LeRobot v3 dataset from `sim record`, got: {exc}") from None
     needed = [f"observation.images.{c}" for c in cameras] + ["observation.state", "action"]
