@@ -99,6 +99,5 @@ class SimChunkEnv(gym.Env):
     def decode_model_chunk(self, model_actions: np.ndarray) -> ActionChunk:
         """A DROID model-space chunk -> flange targets from the flange pose measured now."""
         cartesian = self._obs["observation.state"][EE_POSE].astype(np.float64)
-        command = get_adapter("droid").decode_from_cartesian(model_actions, cartesian)
-        return ActionChunk("droid", FPS, command.gripper, poses=command.poses[1:], model_actions=model_actions)
+        return ActionChunk.from_model_space(get_adapter("droid"), model_actions, cartesian)
 

@@ -137,9 +137,7 @@ class CosmosWorldEnv(gym.Env):
 
     def decode_model_chunk(self, model_actions: np.ndarray) -> ActionChunk:
         """A model-space chunk -> flange targets from the current imagined flange pose."""
-        command = self.adapter.decode_from_cartesian(model_actions, self._state[:6])
-        return ActionChunk(self.embodiment, self.fps, command.gripper, poses=command.poses[1:],
-                           model_actions=model_actions)
+        return ActionChunk.from_model_space(self.adapter, model_actions, self._state[:6])
 
     # ----------------------------------------------------------------- helpers
     def _start(self, seed: int | None, options: dict) -> tuple[dict, str]:

@@ -68,15 +68,15 @@ def compare_imagination(world_model: WorldModel, policy: Policy, seed: int, step
 def write_comparison(comparison: Comparison, out: Path) -> list[str]:
     """``rollout.mp4`` (left imagined, right simulator), ``trajectory.png``, ``summary.json`` under ``out``."""
     from cosmos_robotics.embodiments import get_adapter
+    from cosmos_robotics.embodiments.droid import DROID_CAMERAS
     from cosmos_robotics.media import captioned_grid, write_video
-    from cosmos_robotics.rollout.runner import VIEW_ORDER
     from cosmos_robotics.viz import plot_trajectories
 
     out.mkdir(parents=True, exist_ok=True)
     droid = get_adapter("droid")
     video = captioned_grid({"imagined (world model)": stacked_views(comparison.imagined),
                             "simulator (same chunks)": stacked_views(comparison.simulated)},
-                           tuple(v.replace("_", " ") for v in VIEW_ORDER))
+                           tuple(v.replace("_", " ") for v in DROID_CAMERAS))
     write_video(video, out / "rollout.mp4", fps=droid.preset.fps)
     truth = comparison.simulated.infos[-1]["privileged"]
     plot_trajectories({"world model (imagined)": droid.poses_from_cartesian(comparison.imagined.states()[:, :6]),

@@ -46,6 +46,14 @@ class ActionChunk:
             raise ActionContractError(self.embodiment, "model_actions", f"{rows} rows (one per target)",
                                       f"{len(self.model_actions)}")
 
+    @classmethod
+    def from_model_space(cls, adapter, model_actions: np.ndarray, cartesian: np.ndarray,
+                         metadata: dict | None = None) -> ActionChunk:
+        """A DROID-style model-space chunk decoded to flange targets from the flange pose ``cartesian [6]``."""
+        command = adapter.decode_from_cartesian(model_actions, cartesian)
+        return cls(adapter.name, adapter.preset.fps, command.gripper, poses=command.poses[1:],
+                   model_actions=model_actions, metadata=metadata or {})
+
     @property
     def kind(self) -> str:
         return "poses" if self.poses is not None else "joints"

@@ -50,7 +50,5 @@ class EmbeddedPolicy:
         start = time.perf_counter()
         model_actions = plan_chunks(self.model, [observation])[0]
         cartesian = np.asarray(observation["observation.state"][EE_POSE], np.float64)
-        command = self.adapter.decode_from_cartesian(model_actions, cartesian)
-        return ActionChunk("droid", self.adapter.preset.fps, command.gripper, poses=command.poses[1:],
-                           model_actions=model_actions,
-                           metadata={"policy": self.name, "latency_s": time.perf_counter() - start})
+        return ActionChunk.from_model_space(self.adapter, model_actions, cartesian,
+                                            {"policy": self.name, "latency_s": time.perf_counter() - start})

@@ -80,7 +80,6 @@ class WorldModelPlanner:
             if scores[order[0]] > best_score:
                 best, best_score = candidates[order[0]], scores[order[0]]
             mean = candidates[order[: self.elites]].mean(axis=0)
-        command = self.adapter.decode_from_cartesian(best, state[:6])
-        return ActionChunk(self.adapter.name, self.adapter.preset.fps, command.gripper, poses=command.poses[1:],
-                           model_actions=best, metadata={"policy": self.name, "predicted_success": float(best_score),
-                                                         "latency_s": time.perf_counter() - start})
+        return ActionChunk.from_model_space(self.adapter, best, state[:6],
+                                            {"policy": self.name, "predicted_success": float(best_score),
+                                             "latency_s": time.perf_counter() - start})

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from cosmos_robotics.embodiments.droid import DROID_CAMERAS
 from cosmos_robotics.errors import PrivilegedStateError
 from cosmos_robotics.policies.base import ActionChunk, Policy
 
@@ -48,12 +49,9 @@ class Episode:
         return np.stack([o["observation.state"] for o in self.observations])
 
 
-VIEW_ORDER = ("wrist", "exterior_1", "exterior_2")  # stacked top to bottom in videos
-
-
 def stacked_views(episode: Episode) -> np.ndarray:
     """``[L + 1, 3H, W, 3]``: the three DROID views of every kept observation, stacked vertically."""
-    return np.stack([np.concatenate([o[f"observation.images.{v}"] for v in VIEW_ORDER]) for o in episode.observations])
+    return np.stack([np.concatenate([o[f"observation.images.{v}"] for v in DROID_CAMERAS]) for o in episode.observations])
 
 
 def policy_input(observation: dict, info: dict, policy: Policy, env_name: str) -> dict:

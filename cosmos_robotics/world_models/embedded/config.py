@@ -6,7 +6,9 @@ import json
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-VIEWS = ("wrist", "exterior_1", "exterior_2")  # order of the views inside the model (concat_view order)
+from cosmos_robotics.embodiments.droid import DROID_CAMERAS
+
+VIEWS = DROID_CAMERAS  # order of the views inside the model (concat_view order)
 IMAGE_SIZE = 128
 STATE_DIM = 14  # SimDroid-v0 observation.state
 ACTION_DIM = 10  # Cosmos 3 DROID end-effector contract, normalized
