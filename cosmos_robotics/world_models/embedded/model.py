@@ -324,8 +324,11 @@ class EmbeddedNet(nn.Module):
         for block in self.blocks:
             h = block(h, view_ctx, k)
         raw = self.decoder(h, self.decoder.project(s2, s1), k)
-        colour, mask = torch.tanh(raw[:, :3]).unflatten(0, (b, k, v)), torch.sigmoid(raw[:, 3:]).unflatten(0, (b, k, v))
-        out["frames"] = images[:, None] + mask * (colour - images[:, None])  # mask * colour + (1 - mask) * cond
+        # Activations over all four channels of ``raw`` (one contiguous pass each, vectorized) rather than over its
+        # strided colour / mask slices, which run element by element (~10x slower in channels-last on a CPU).
+        colour = torch.tanh(raw)[:, :3].unflatten(0, (b, k, v)).to(images.dtype)
+        mask = torch.sigmoid(raw)[:, 3:].unflatten(0, (b, k, v)).to(images.dtype)
+        out["frames"] = torch.lerp(images[:, None], colour, mask)  # mask * colour + (1 - mask) * cond, one pass
         return out
 
     # ----------------------------------------------------------------- inverse dynamics and policy
