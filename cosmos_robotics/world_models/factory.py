@@ -41,6 +41,18 @@ def make_world_model(backend: str, checkpoint: str | None = None, **options) -> 
     return constructor(**options) if checkpoint is None else constructor(checkpoint, **options)
 
 
+def replica_options(backend: str, gpus: int) -> dict:
+    """Options that put ``backend`` on the ``gpus`` GPUs a worker process was given (Ray makes them its
+    ``cuda:0..gpus-1``): the embedded model on CUDA; a Cosmos 3 pipeline split over all of them when several."""
+    if gpus < 1:
+        return {}
+    if backend == "embedded":
+        return {"device": "cuda"}
+    if backend == "diffusers" and gpus > 1:
+        return {"devices": gpus}
+    return {}
+
+
 def backend_options(constructor) -> list[str]:
     """The keyword options a backend takes: its constructor's keywords, or its config dataclass's fields."""
     from dataclasses import fields, is_dataclass
