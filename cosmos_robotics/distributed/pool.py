@@ -74,7 +74,8 @@ class _Replica:
 
 
 class ActorPool:
-    """``map(items)`` over ``actors`` replicas of ``factory(*args, **kwargs)``, calling ``method`` on each item."""
+    """``map(items)`` over ``actors`` replicas of ``factory(*args, **kwargs)``, calling ``method`` on each item (on
+    each batch when ``batched``). Keywords that are not the pool's own go to ``factory``."""
 
     def __init__(self, factory: Callable, *args, actors: int = 2, method: str = "__call__", batched: bool = False,
                  batch_size: int = 1, gpus: int | None = None, in_flight: int = 2, restarts: int = RESTARTS,
