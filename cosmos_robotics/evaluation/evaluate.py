@@ -3,8 +3,9 @@
 Policies are spec strings (``make_policy``) or ``Policy`` objects; the world model is a backend name
 (``make_world_model``: the embedded model, a Cosmos 3 pipeline or a remote server) or a ``WorldModel``. Each
 policy runs in ``CosmosWorldEnv`` and in ``SimChunkEnv`` from the same seeds (``episodes``: in this process, in
-worker processes or on Ray replicas; this process writes what they return); then a success detector judges every episode's last observations and ``report.write_report`` turns the records into
-``report.json`` / ``report.html`` / ``scatter.png``.
+worker processes or on Ray replicas; this process writes what they return); then a success detector judges every
+episode's last observations and ``report.write_report`` turns the records into ``report.json`` /
+``report.html`` / ``scatter.png``.
 """
 
 from __future__ import annotations
