@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml plugins/lerobot_env_cosmos_robotics/pyproject.toml
 	@py=$$(bash .ci/find-python312) || exit 1; \
 	  [ -x $(VENV)/bin/python ] || "$$py" -m venv $(VENV); \
 	  $(VENV)/bin/python -m pip install -q --upgrade pip && \
-	  $(VENV)/bin/python -m pip install -q -e '.[dev]' && \
+	  $(VENV)/bin/python -m pip install -q -e '.[dev,ray]' && \
 	  $(VENV)/bin/python -m pip install -q -e plugins/lerobot_env_cosmos_robotics && touch $(STAMP)
 
 demo: $(STAMP)
@@ -27,7 +27,7 @@ browser:
 	bash .ci/install-chromium
 
 test: lint browser
-	HF_HUB_OFFLINE=1 COSMOS_REQUIRE_BROWSER=1 $(VENV)/bin/python -m pytest -q
+	HF_HUB_OFFLINE=1 COSMOS_REQUIRE_BROWSER=1 COSMOS_REQUIRE_RAY=1 $(VENV)/bin/python -m pytest -q
 
 clean:
 	rm -rf $(VENV) .venv-openpi outputs .pytest_cache
@@ -43,7 +43,7 @@ ROS2_TESTS := tests/ros2
 .PHONY: test-ros2
 
 $(ROS2_STAMP): $(STAMP) pyproject.toml
-	$(VENV)/bin/python -m pip install -q -e '.[dev,ros2]' && touch $(ROS2_STAMP)
+	$(VENV)/bin/python -m pip install -q -e '.[dev,ray,ros2]' && touch $(ROS2_STAMP)
 
 $(COLCON_VENV)/bin/colcon:
 	@py=$$(bash .ci/find-python312) || exit 1; "$$py" -m venv $(COLCON_VENV) && \

@@ -185,3 +185,7 @@ class RosMessageError(CosmosRoboticsError, ValueError):
 
 class RosBridgeError(CosmosRoboticsError, RuntimeError):
     """The ROS 2 graph did not deliver what the bridge waits for (rclpy missing, no observation, bad config)."""
+
+
+class ClusterResourcesError(CosmosRoboticsError, RuntimeError):
+    """A Ray cluster that cannot host the actors asked for (too few GPUs / CPUs, or held by other work)."""

@@ -17,6 +17,9 @@ FORBIDDEN = {
     "policies": ("envs", "rollout", "training", "cli", "evaluation"),
     "envs": ("rollout", "training", "cli", "evaluation"),
     "rollout": ("training", "cli", "evaluation"),
+    # the actor pool is generic: it knows what to run only from the factory it is given
+    "distributed": ("world_models", "embodiments", "sim", "policies", "export", "training", "cli", "envs", "rollout",
+                    "evaluation", "augmentation", "serving", "ros2", "data", "reasoning"),
 }
 
 

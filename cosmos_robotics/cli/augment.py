@@ -47,6 +47,9 @@ def register(sub) -> None:
     parser.add_argument("--ray", default=None, metavar="local|ADDRESS",
                         help="distribute generation over Ray workers: a local cluster or a cluster address")
     parser.add_argument("--workers", type=int, default=2, help="Ray workers, one world model each (default 2)")
+    parser.add_argument("--gpus-per-worker", type=int, default=None,
+                        help="GPUs per Ray worker (default: 1 when the cluster has GPUs, else 0; >1 splits a Cosmos 3 "
+                             "transformer over them)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch CPU threads per worker (default 1; the same value gives the same episodes)")
     parser.add_argument("--commit-every", type=int, default=10, help="episodes per atomic commit (default 10)")
@@ -65,7 +68,7 @@ def run(args) -> int:
     if args.ray is not None:
         from cosmos_robotics.augmentation.ray_runner import RayRunner
 
-        runner = RayRunner(config, address=args.ray, workers=args.workers)
+        runner = RayRunner(config, address=args.ray, workers=args.workers, gpus_per_worker=args.gpus_per_worker)
     try:
         summary = augment(config, args.out, args.episodes, args.max_attempts, runner, args.commit_every)
     finally:

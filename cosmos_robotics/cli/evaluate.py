@@ -27,8 +27,14 @@ def register(sub) -> None:
     parser.add_argument("--detector", default="head",
                         help="world-model success detector: head, frame, reasoner or module:callable")
     parser.add_argument("--videos", type=int, default=2, help="seeds per policy with side-by-side videos")
-    parser.add_argument("--workers", type=int, default=1, help="processes (one torch thread each)")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads with --workers 1 (default: torch's)")
+    parser.add_argument("--workers", type=int, default=1, help="processes, or Ray workers with --ray (one torch thread each)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads with --workers 1, or of each Ray worker (default: torch's; Ray: 1)")
+    parser.add_argument("--ray", default=None, metavar="local|ADDRESS",
+                        help="run the episodes on Ray workers (one world model each): a local cluster or an address")
+    parser.add_argument("--gpus-per-worker", type=int, default=None,
+                        help="with --ray: GPUs per worker (default: 1 when the cluster has GPUs, else 0; >1 splits "
+                             "a Cosmos 3 transformer over them)")
     parser.add_argument("--out", type=Path, required=True, help="directory for episodes and the report")
     parser.set_defaults(func=run)
 
@@ -39,7 +45,8 @@ def run(args) -> int:
     report = evaluate(args.policies, args.out, world_model=args.world_model, episodes=args.episodes,
                       seed_start=EVALUATION_SEED if args.seed_start is None else args.seed_start,
                       episode_length=args.steps, detector=args.detector, videos=args.videos,
-                      checkpoint=args.checkpoint, workers=args.workers, threads=args.threads)
+                      checkpoint=args.checkpoint, workers=args.workers, threads=args.threads,
+                      ray=args.ray, gpus_per_worker=args.gpus_per_worker)
     summary = report["summary"]
     print(json.dumps({"pearson_r": summary["pearson_r"]["value"], "mmrv": summary["mmrv"]["value"],
                       "spearman_rho": summary["spearman_rho"]["value"],

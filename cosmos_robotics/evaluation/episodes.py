@@ -3,7 +3,9 @@
 Episodes go through the one rollout runner (``rollout.run_episode``). Each finished episode is written as a small
 JSON record plus its last observations (``.npz``, what success detectors judge later), atomically, so a rerun
 skips finished episodes (resume) and an interrupted run never leaves half a record. Order is seed-major: at any
-moment every policy has (nearly) the same seeds done, so a partial run is still a fair comparison.
+moment every policy has (nearly) the same seeds done, so a partial run is still a fair comparison. An
+``EpisodeWorker`` runs the episodes (in this process, in worker processes or as Ray actors); ``run_all`` writes
+what it yields.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -41,8 +44,19 @@ def _atomic_write(path: Path, write) -> None:
     os.replace(tmp, path)
 
 
-def save_episode(out: Path, env: str, episode: Episode, video: bool, fps: float) -> dict:
-    """Write the record (+ last observations, + a video of the three views if asked); returns the record."""
+@dataclass
+class EpisodeFiles:
+    """What one finished episode leaves on disk: built where the episode ran (a Ray worker, say), written by the
+    one writer. ``arrays``: the kept observations; ``video``: the three views of every step, for video seeds."""
+
+    env: str
+    record: dict
+    arrays: dict[str, np.ndarray]
+    video: np.ndarray | None
+    fps: float
+
+
+def episode_files(env: str, episode: Episode, video: bool) -> EpisodeFiles:
     probability = episode.infos[-1].get("success_probability")
     final = episode.observations[-1]
     record = {
@@ -53,19 +67,25 @@ def save_episode(out: Path, env: str, episode: Episode, video: bool, fps: float)
         "final_state": [round(float(v), 6) for v in final["observation.state"]],
         "seconds": {k: round(float(v), 4) for k, v in episode.timings.items()},
     }
-    path = record_path(out, env, episode.policy, episode.seed)
     kept = [episode.observations[i] for i in KEPT_OBSERVATIONS if -i <= len(episode.observations)]
     arrays = {key: np.stack([o[key] for o in kept]) for key in final}
+    return EpisodeFiles(env, record, arrays, stacked_views(episode) if video else None, episode.chunks[0].fps)
+
+
+def write_episode(out: Path, files: EpisodeFiles) -> dict:
+    """Write the record (+ last observations, + a video of the three views if any); returns the record."""
+    record = files.record
+    path = record_path(out, files.env, record["policy"], record["seed"])
 
     def write_npz(tmp: Path):
         with open(tmp, "wb") as f:
-            np.savez_compressed(f, **arrays)
+            np.savez_compressed(f, **files.arrays)
 
     _atomic_write(path.with_suffix(".npz"), write_npz)
-    if video:
+    if files.video is not None:
         from cosmos_robotics.media import write_video
 
-        write_video(stacked_views(episode), video_path(out, env, episode.policy, episode.seed), fps=fps)
+        write_video(files.video, video_path(out, files.env, record["policy"], record["seed"]), fps=files.fps)
     _atomic_write(path, lambda tmp: tmp.write_text(json.dumps(record, indent=1) + "\n"))
     return record
 
@@ -81,14 +101,64 @@ def load_observations(out: Path, env: str, policy: str, seed: int) -> dict[str, 
         return {k: data[k] for k in data.files}
 
 
-def run_all(out: Path, envs: dict, policies: list, seeds: list[int], video_seeds: list[int],
-            progress: bool = True) -> int:
-    """Run what is missing (seed-major); ``envs`` maps ``ENVS`` names to envs. Returns episodes run now."""
-    todo = [(seed, p, env) for seed in seeds for p in policies for env in ENVS
-            if not record_path(out, env, p.name, seed).is_file()]
-    bar = tqdm(todo, desc="evaluate", unit="episode", disable=not progress)
-    for seed, policy, env in bar:
-        bar.set_postfix(policy=policy.name[:24], env=env, seed=seed)
-        episode = run_episode(envs[env], policy, seed)
-        save_episode(out, env, episode, seed in video_seeds, fps=episode.chunks[0].fps)
-    return len(todo)
+def pending(out: Path, policies: list[str], seeds: list[int]) -> list[tuple[int, str, str]]:
+    """``(seed, policy name, env)`` of every episode without a record yet, seed-major."""
+    return [(seed, p, env) for seed in seeds for p in policies for env in ENVS
+            if not record_path(out, env, p, seed).is_file()]
+
+
+class EpisodeWorker:
+    """One process's envs and policies: turns ``(seed, policy name, env)`` into :class:`EpisodeFiles`. The same
+    class runs in the evaluating process, in a worker process and as a Ray actor, so all give the same episodes."""
+
+    def __init__(self, envs: dict, policies: list, video_seeds: list[int]):
+        self.envs, self.policies, self.video_seeds = envs, {p.name: p for p in policies}, set(video_seeds)
+
+    @classmethod
+    def build(cls, backend: str, checkpoint: str | None, options: dict, episode_length: int, specs: list[str],
+              video_seeds: list[int], threads: int = 1) -> EpisodeWorker:
+        """Its own world model, envs and policies, with ``threads`` torch threads (workers: one each)."""
+        import torch
+
+        from cosmos_robotics.world_models.factory import make_world_model
+
+        torch.set_num_threads(threads)
+        return cls(make_envs(make_world_model(backend, checkpoint, **options), episode_length), make_policies(specs),
+                   video_seeds)
+
+    def run(self, task: tuple[int, str, str]) -> EpisodeFiles:
+        seed, policy, env = task
+        episode = run_episode(self.envs[env], self.policies[policy], seed)
+        return episode_files(env, episode, seed in self.video_seeds)
+
+    def map(self, tasks):
+        return map(self.run, tasks)
+
+    def close(self) -> None:
+        for env in self.envs.values():
+            env.close()
+
+
+def make_envs(world_model, episode_length: int) -> dict:
+    from cosmos_robotics.envs import CosmosWorldEnv, SimChunkEnv
+
+    return {"world_model": CosmosWorldEnv(world_model, episode_length=episode_length),
+            "simulator": SimChunkEnv(episode_length=episode_length)}
+
+
+def make_policies(policies: list) -> list:
+    from cosmos_robotics.policies import make_policy
+
+    return [make_policy(p) if isinstance(p, str) else p for p in policies]
+
+
+def run_all(out: Path, tasks: list[tuple[int, str, str]], produce, progress: bool = True) -> int:
+    """Write the episodes ``produce(tasks)`` yields (in-process, or from worker processes / Ray actors), here,
+    one after another. Returns how many were written."""
+    bar = tqdm(total=len(tasks), desc="evaluate", unit="episode", disable=not progress)
+    for files in produce(tasks):
+        write_episode(out, files)
+        bar.update()
+        bar.set_postfix(policy=files.record["policy"][:24], env=files.env, seed=files.record["seed"])
+    bar.close()
+    return len(tasks)

@@ -29,16 +29,34 @@ def available_backends() -> list[str]:
 
 def make_world_model(backend: str, checkpoint: str | None = None, **options) -> WorldModel:
     """Build the world model registered as ``backend``; ``options`` go to its constructor unchanged."""
+    constructor = backend_constructor(backend)
+    unknown = sorted(set(options) - set(backend_options(constructor)))
+    if unknown:
+        raise UnknownBackendOptionError(backend, unknown, backend_options(constructor))
+    return constructor(**options) if checkpoint is None else constructor(checkpoint, **options)
+
+
+def backend_constructor(backend: str):
+    """The callable registered as ``backend`` (its module imported now)."""
     if backend not in BACKENDS:
         raise UnknownBackendError(backend, available_backends())
     module_name, _, attribute = BACKENDS[backend].partition(":")
     constructor = import_module(module_name)
     for part in attribute.split("."):
         constructor = getattr(constructor, part)
-    unknown = sorted(set(options) - set(backend_options(constructor)))
-    if unknown:
-        raise UnknownBackendOptionError(backend, unknown, backend_options(constructor))
-    return constructor(**options) if checkpoint is None else constructor(checkpoint, **options)
+    return constructor
+
+
+def replica_options(backend: str, gpus: int) -> dict:
+    """Options that put ``backend`` on the ``gpus`` GPUs a worker process was given (Ray makes them its
+    ``cuda:0..gpus-1``): the embedded model on CUDA; a Cosmos 3 pipeline split over all of them when several."""
+    if gpus < 1:
+        return {}
+    if backend == "embedded":
+        return {"device": "cuda"}
+    if backend == "diffusers" and gpus > 1:
+        return {"devices": gpus}
+    return {}
 
 
 def backend_options(constructor) -> list[str]:

@@ -4,7 +4,13 @@ import pytest
 
 from cosmos_robotics.errors import UnknownBackendError
 from cosmos_robotics.world_models.base import WorldModel
-from cosmos_robotics.world_models.factory import available_backends, make_world_model
+from cosmos_robotics.world_models.factory import (
+    available_backends,
+    backend_constructor,
+    backend_options,
+    make_world_model,
+    replica_options,
+)
 
 
 def test_unknown_backend_lists_the_registered_ones():
@@ -27,3 +33,13 @@ def test_embedded_backend_builds_from_the_bundled_weights():
 
 def test_every_registered_backend_is_covered_here():
     assert set(available_backends()) == {"diffusers", "vllm-omni", "trtllm", "nim", "embedded"}
+
+
+def test_replica_options_are_options_of_their_backend():
+    """What a Ray worker with GPUs passes to its backend: CUDA for the embedded model, a split over all its GPUs for
+    a Cosmos 3 pipeline; each a keyword the backend's constructor really takes."""
+    assert replica_options("embedded", 0) == replica_options("diffusers", 1) == {}
+    assert replica_options("embedded", 1) == {"device": "cuda"}
+    assert replica_options("diffusers", 4) == {"devices": 4}
+    for name, gpus in (("embedded", 1), ("diffusers", 4)):
+        assert set(replica_options(name, gpus)) <= set(backend_options(backend_constructor(name)))

@@ -43,6 +43,7 @@ import torch.nn.functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from cosmos_robotics.errors import UnsupportedModeError
+from cosmos_robotics.world_models.cosmos3.device_map import transformer_devices
 from cosmos_robotics.world_models.cosmos3.fp8 import Fp8Matrix, fp8_linear, quantize_weight
 
 AttentionBackend = Literal["default", "cudnn", "flash", "efficient", "math"]
@@ -347,6 +348,10 @@ def apply_acceleration(pipe, config: AccelerationConfig | None = None) -> Accele
     if transformer._cp_shard_fn is not None and config.replaces_layers:
         raise UnsupportedModeError("apply_acceleration: context-parallel transformers are not supported")
     device = transformer.device
+    spread = transformer_devices(transformer)
+    if config.cuda_graphs and len(spread) > 1:  # a graph captures one device's stream
+        raise UnsupportedModeError(f"cuda_graphs: expected the transformer on one device, it is split over "
+                                   f"{sorted(str(d) for d in spread)}")
     if config.fp8 and device.type == "cuda" and torch.cuda.get_device_capability(device) < (8, 9):
         raise UnsupportedModeError(f"fp8: expected a GPU with FP8 tensor cores (compute capability >= 8.9), got "
                                    f"{torch.cuda.get_device_name(device)}")  # fmt: skip
@@ -428,8 +433,13 @@ def _install_layers(transformer, config: AccelerationConfig, handle: Acceleratio
         fp8 = _Fp8Layer.of(layer) if config.fp8 else None
         handle.fused.append(fused)
         handle.fp8.append(fp8)
-        layer.forward = types.MethodType(make_forward(index, fused, fp8), layer)
-        handle._undo.append(lambda layer=layer: delattr(layer, "forward"))
+        # A layer dispatched by accelerate (the transformer split over devices) keeps its hook, which moves the
+        # inputs to the layer's device and then calls ``_old_forward``: the new body goes there.
+        name = "_old_forward" if hasattr(layer, "_hf_hook") else "forward"
+        previous = layer.__dict__.get(name)
+        setattr(layer, name, types.MethodType(make_forward(index, fused, fp8), layer))
+        handle._undo.append(lambda layer=layer, name=name, previous=previous:
+                            delattr(layer, name) if previous is None else setattr(layer, name, previous))
 
     if config.text_kv_reuse:
         hook = transformer.register_forward_pre_hook(

@@ -63,8 +63,11 @@ def _unavailable_reason(exc: BaseException) -> str:
     return f"loading failed ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
 
 
-def _load_pipeline(model: str, **kwargs):
-    """``Cosmos3OmniPipeline.from_pretrained`` with missing / gated / offline weights turned into one typed error."""
+def _load_pipeline(model: str, devices: tuple[str, ...] | None = None, **kwargs):
+    """``Cosmos3OmniPipeline.from_pretrained`` with missing / gated / offline weights turned into one typed error.
+
+    ``devices``: the transformer's decoder layers are split over them (:mod:`device_map`: planned on the meta
+    device, each weight loaded straight onto its device); everything else goes to ``devices[0]``."""
     from diffusers import Cosmos3OmniPipeline
     from huggingface_hub.errors import HfHubHTTPError
 
@@ -72,9 +75,35 @@ def _load_pipeline(model: str, **kwargs):
     if looks_local and not (Path(model) / "model_index.json").is_file():
         raise ModelNotAvailableError(model, "no diffusers pipeline directory (model_index.json) there")
     try:
-        return Cosmos3OmniPipeline.from_pretrained(model, use_safetensors=True, **kwargs)
+        if devices is None:
+            return Cosmos3OmniPipeline.from_pretrained(model, use_safetensors=True, **kwargs)
+        transformer = _load_split_transformer(model, devices, kwargs["dtype"])
+        pipe = Cosmos3OmniPipeline.from_pretrained(model, use_safetensors=True, transformer=transformer, **kwargs)
+        pipe.vae.to(devices[0])
+        return pipe
     except (HfHubHTTPError, OSError) as exc:
         raise ModelNotAvailableError(model, _unavailable_reason(exc)) from exc
+
+
+def _load_split_transformer(model: str, devices: tuple[str, ...], dtype: torch.dtype):
+    from accelerate import init_empty_weights
+    from diffusers.models.transformers.transformer_cosmos3 import Cosmos3OmniTransformer
+
+    from cosmos_robotics.world_models.cosmos3.device_map import (
+        dispatch_split,
+        parameter_keys_allowed,
+        plan_split,
+    )
+
+    config = Cosmos3OmniTransformer.load_config(model, subfolder="transformer")
+    with init_empty_weights():
+        shape = Cosmos3OmniTransformer.from_config(config).to(dtype)
+    shape.time_embedder.float()  # `_keep_in_fp32_modules`, as the loader does
+    split = plan_split(shape, devices)
+    with parameter_keys_allowed():
+        transformer = Cosmos3OmniTransformer.from_pretrained(model, subfolder="transformer", torch_dtype=dtype,
+                                                             device_map=split.device_map, use_safetensors=True)
+    return dispatch_split(transformer, split)
 
 
 class Cosmos3DiffusersBackend(WorldModel):
@@ -126,6 +155,7 @@ class Cosmos3DiffusersBackend(WorldModel):
         *,
         torch_dtype: torch.dtype | None = None,
         device: str | torch.device | None = None,
+        devices: int | Sequence[str] | None = None,
         cpu_offload: bool = False,
         group_offload: bool = False,
         guardrails: bool = False,
@@ -135,7 +165,9 @@ class Cosmos3DiffusersBackend(WorldModel):
         """Load a diffusers-format Cosmos 3 checkpoint (hub id or local directory), safetensors only.
 
         ``torch_dtype`` defaults to bfloat16 on CUDA and float32 on CPU; ``device`` to CUDA when available.
-        ``cpu_offload`` keeps only the running component on the GPU; ``group_offload`` streams transformer blocks
+        ``devices`` (instead of ``device``): split the transformer's decoder layers over these devices (``N``: the
+        first N GPUs), for models one GPU cannot hold (Cosmos3-Super); memory splits, latency does not
+        (:mod:`~cosmos_robotics.world_models.cosmos3.device_map`). ``cpu_offload`` keeps only the running component on the GPU; ``group_offload`` streams transformer blocks
         (lowest memory). ``guardrails`` turns on the Cosmos safety checker (needs ``cosmos_guardrail`` and its
         gated models). ``acceleration``: ``"auto"`` (default) applies ``AccelerationConfig()`` (all exact speed
         levers, ~1.6x per call on an H100) when the model ends up on CUDA without offloading, nothing otherwise;
@@ -143,8 +175,16 @@ class Cosmos3DiffusersBackend(WorldModel):
         On CUDA without offload, a checkpoint that cannot fit the free memory is refused before loading
         (``InsufficientGpuMemoryError``, listing what would fit).
         """
-        if cpu_offload and group_offload:
-            raise ValueError("cpu_offload and group_offload: expected at most one, got both")
+        if cpu_offload + group_offload + (devices is not None) > 1:
+            raise ValueError("cpu_offload, group_offload and devices: expected at most one, got several")
+        if devices is not None and device is not None:
+            raise ValueError(f"device and devices: expected one, got {device!r} and {devices!r}")
+        split = None
+        if devices is not None:
+            from cosmos_robotics.world_models.cosmos3.device_map import resolve_devices
+
+            split = resolve_devices(devices)
+            device = split[0]
         device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         if torch_dtype is None:
             torch_dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
@@ -157,12 +197,12 @@ class Cosmos3DiffusersBackend(WorldModel):
                     "nvidia/Cosmos-Guardrail1", "guardrails need `pip install cosmos_guardrail`; or pass guardrails=False"
                 )
         extra: dict[str, Any] = {} if guardrails else {"safety_checker": None}
-        if device.type == "cuda" and torch.cuda.is_available() and not (cpu_offload or group_offload):
+        if device.type == "cuda" and torch.cuda.is_available() and not (cpu_offload or group_offload or split):
             from cosmos_robotics.world_models.cosmos3.catalog import require_generator_fit
 
             precision = "fp32" if torch_dtype == torch.float32 else "bf16"
             require_generator_fit(model, precision, torch.cuda.mem_get_info(device)[0] / 2**30, str(device))
-        pipe = _load_pipeline(model, dtype=torch_dtype, enable_safety_checker=guardrails, **extra)
+        pipe = _load_pipeline(model, split, dtype=torch_dtype, enable_safety_checker=guardrails, **extra)
         if cpu_offload:
             pipe.enable_model_cpu_offload(device=device)
         elif group_offload:
@@ -170,7 +210,7 @@ class Cosmos3DiffusersBackend(WorldModel):
                 onload_device=device, offload_type="block_level", num_blocks_per_group=1,
                 use_stream=device.type == "cuda",
             )
-        else:
+        elif split is None:  # a split pipeline was placed while loading
             pipe.to(device)
         return cls(pipe, guardrails=guardrails, acceleration=acceleration, progress=progress)
 
