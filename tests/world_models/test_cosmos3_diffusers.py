@@ -7,11 +7,13 @@ domain ids, adapters) shows up as wrong numbers, not just wrong shapes.
 """
 
 import json
+import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from huggingface_hub import constants as hub_constants
 
 from cosmos_robotics.data.lerobot_reader import read_episode_columns
 from cosmos_robotics.embodiments import ActionMode, get_adapter
@@ -177,8 +179,25 @@ def test_droid_joint_and_unsupported_requests_are_refused(backend):
 def test_missing_or_gated_weights_raise_a_clear_error(tmp_path):
     with pytest.raises(ModelNotAvailableError, match="HF_TOKEN.*HF_HOME.*HF_HUB_OFFLINE=1"):
         Cosmos3DiffusersBackend.from_pretrained(tmp_path / "no-such-checkpoint", device="cpu")
+
+
+@pytest.mark.skipif(not hub_constants.is_offline_mode(), reason="needs HF_HUB_OFFLINE=1 (conftest)")
+def test_offline_hub_id_missing_from_the_cache_fails_at_once_and_quietly(tmp_path, capfd):
+    """Offline, a hub id that is not cached is refused before diffusers is imported and asked (which took seconds
+    and logged "Couldn't connect to the Hub" first). Timed: failing fast is the behaviour under test."""
+    model = "nvidia/Cosmos3-Tiny-Not-Published"
+    start = time.monotonic()
     with pytest.raises(ModelNotAvailableError, match="not in the local cache"):
-        make_world_model("diffusers", "nvidia/Cosmos3-Tiny-Not-Published", device="cpu")
+        make_world_model("diffusers", model, device="cpu")
+    assert time.monotonic() - start < 1.0
+    capfd.readouterr()
+    from cosmos_robotics.cli import main
+
+    assert main(["fd", "--backend", "diffusers", "--checkpoint", model, "--embodiment", "av", "--fixture",
+                 "--out", str(tmp_path / "fd")]) == 2
+    err = capfd.readouterr().err
+    assert err.startswith(f"error: model {model!r} is not available: the weights are not in the local cache")
+    assert err.count("\n") == 1 and "connect" not in err, err  # one line, no hub-connection noise before it
 
 
 def test_unknown_backend_lists_available():
