@@ -70,12 +70,13 @@ def _check_resume(out: Path, protocol: Protocol) -> None:
 
 
 def evaluate(policies: list, out: str | Path, world_model="embedded", episodes: int = 50,
-             seed_start: int = EVALUATION_SEED, episode_length: int = 100, detector="head", videos: int = 2,
+             seed_start: int = EVALUATION_SEED, steps: int = 100, detector="head", videos: int = 2,
              checkpoint: str | None = None, world_model_options: dict | None = None, workers: int = 1,
              threads: int | None = None, progress: bool = True) -> dict:
     """Run what is missing under ``out``, then write the report; returns the report dict.
 
-    ``threads``: torch threads of this process (workers always use one: on a loaded machine one thread per
+    ``steps``: control steps per episode at 15 Hz (the name ``sim record`` and ``rollout`` use; the protocol and
+    the envs call it ``episode_length``). ``threads``: torch threads of this process (workers always use one: on a loaded machine one thread per
     process is several times faster than two fighting for the cores)."""
     from cosmos_robotics.evaluation.report import write_report
     from cosmos_robotics.evaluation.success import make_detector
@@ -96,7 +97,7 @@ def evaluate(policies: list, out: str | Path, world_model="embedded", episodes: 
     description, ranges = world_model_description(world_model, backend, checkpoint)
     judge = make_detector(detector, world_model)
     ranges += judge.calibration_ranges() + [r for p in built for r in policy_ranges(p)]
-    protocol = Protocol(policies=[p.name for p in built], seeds=seeds, episode_length=int(episode_length),
+    protocol = Protocol(policies=[p.name for p in built], seeds=seeds, episode_length=int(steps),
                         world_model=description, detector=judge.describe(), excluded_seeds=check_disjoint(seeds, ranges),
                         videos=int(videos), versions=versions())
     _check_resume(out, protocol)
@@ -106,7 +107,7 @@ def evaluate(policies: list, out: str | Path, world_model="embedded", episodes: 
             raise ValueError("workers > 1 needs policy spec strings (each process builds its own policies)")
         context = get_context("spawn")
         jobs = [context.Process(target=_worker, args=(str(out), list(policies), seeds[i::workers], backend,
-                                                      checkpoint, options, int(episode_length), video_seeds))
+                                                      checkpoint, options, int(steps), video_seeds))
                 for i in range(workers)]
         for job in jobs:
             job.start()
@@ -116,7 +117,7 @@ def evaluate(policies: list, out: str | Path, world_model="embedded", episodes: 
         if failed:
             raise RuntimeError(f"{len(failed)} evaluation worker(s) failed (exit codes {failed}); rerun to resume")
     else:
-        envs = _make_envs(world_model, int(episode_length))
+        envs = _make_envs(world_model, int(steps))
         try:
             run_all(out, envs, built, seeds, video_seeds=video_seeds, progress=progress)
         finally:

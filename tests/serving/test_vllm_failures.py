@@ -142,7 +142,7 @@ def test_caller_cancel_stops_poll_loop_and_cancels_job(gate):
 
 def test_full_queue_gives_429_then_server_busy(gate):
     model = ScriptedWorldModel(gate=gate)
-    with running(create_app(model, ServerConfig(max_queued=1, shutdown_grace_s=0.2))) as url:
+    with running(create_app(model, ServerConfig(queue_size=1, shutdown_grace_s=0.2))) as url:
         form, files = fd_form()
         running_job = httpx.post(f"{url}/v1/videos", data=form, files=files)
         assert running_job.status_code == 200 and model.started.wait(10)
@@ -231,7 +231,7 @@ def test_local_media_paths_only_under_allowed_root(tmp_path):
     (root / "frame.png").write_bytes(files["input_reference"][1])
     (tmp_path / "secret.png").write_bytes(files["input_reference"][1])
     model = ScriptedWorldModel()
-    with running(create_app(model, ServerConfig(media_root=root))) as url:
+    with running(create_app(model, ServerConfig(allowed_local_media_path=root))) as url:
         ok = httpx.post(f"{url}/v1/videos", data={**form, "input_reference": f"file://{root / 'frame.png'}"})
         assert ok.status_code == 200
         for outside in (tmp_path / "secret.png", root / ".." / "secret.png", root / "missing.png"):
