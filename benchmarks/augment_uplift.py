@@ -1,7 +1,7 @@
 """Uplift study: does world-model augmentation help a small policy? Four arms trained with the same budget.
 
 (a) N simulator demonstrations (scripted expert at the DROID contract speed, ``expert:contract=1``);
-(b) the same N + K synthetic episodes that passed the quality filter (``augment --strategy new-starts``: the
+(b) the same N + K synthetic episodes that passed the quality filter (``augment --strategies new-starts``: the
     embedded policy closed loop inside the embedded world model from fresh start states);
 (b') the same N + the first K synthetic candidates, unfiltered (what the filter is worth);
 (c) the same N + K more simulator demonstrations (the ceiling).

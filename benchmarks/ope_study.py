@@ -87,7 +87,7 @@ def main() -> None:
     before = machine()
     world_model = EmbeddedWorldModel()
     report = evaluate(args.policies, args.out, world_model=world_model, episodes=args.episodes,
-                      episode_length=args.steps, workers=args.workers)
+                      steps=args.steps, workers=args.workers)
     from cosmos_robotics.evaluation.evaluate import load_protocol
 
     by_detector = {"head": digest(report)}

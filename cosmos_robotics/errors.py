@@ -87,7 +87,7 @@ class ServerBusyError(RemoteBackendError):
 
 
 class ServerUnreachableError(RemoteBackendError):
-    """Connection refused / reset or 5xx after every retry."""
+    """Connection refused (raised at once: nothing listens there), or reset / 5xx after every retry."""
 
 
 class RemoteTimeoutError(RemoteBackendError):

@@ -61,7 +61,7 @@ def plan_jobs(strategies: Sequence[str], count: int, seed: int, source_episodes:
     """Job ``i``: strategy ``i mod len(strategies)``, seed ``seed + i``, source episodes in turn."""
     unknown = [s for s in strategies if s not in STRATEGIES]
     if unknown or not strategies:
-        raise CosmosRoboticsError(f"--strategy: expected one or more of {', '.join(STRATEGIES)}, got "
+        raise CosmosRoboticsError(f"--strategies: expected one or more of {', '.join(STRATEGIES)}, got "
                                   f"{', '.join(strategies) or 'none'}")
     if NEEDS_SOURCE & set(strategies) and source_episodes < 1:
         raise CosmosRoboticsError(f"strategies {', '.join(sorted(NEEDS_SOURCE & set(strategies)))} need --source "

@@ -40,13 +40,15 @@ def register(sub) -> None:
     enc.set_defaults(func=run_encode)
 
     dec = add_command(
-        actions, "decode", "one model-space chunk [T, D] -> absolute poses / joint targets + gripper",
-        "Decodes a model-space chunk back into what a robot executes: absolute poses from --initial-pose (the\n"
-        "identity when not given: then the poses are relative to where the chunk starts) or absolute joint\n"
-        "targets, plus the gripper in the robot's convention.",
+        actions, "decode", "model-space actions [T, D] -> absolute poses / joint targets + gripper",
+        "Decodes model-space actions back into what a robot executes: absolute poses from --initial-pose (the\n"
+        "identity when not given: then the poses are relative to where the actions start) or absolute joint\n"
+        "targets, plus the gripper in the robot's convention. Actions longer than one chunk (a rollout, `id`\n"
+        "over a long video) are decoded chunk after chunk, each from where the previous one ended.",
         "cosmos-robotics actions decode --embodiment droid chunk.json --plot chunk.png --out command.json")
     dec.add_argument("--embodiment", required=True, help=f"action contract: {', '.join(available_adapters())} (or a Cosmos 3 domain name)")
-    dec.add_argument("file", type=Path, help='.npy, or JSON [[...]] / {"actions": [[...]]}; T <= the preset chunk')
+    dec.add_argument("file", type=Path,
+                     help='.npy, or JSON [[...]] / {"actions": [[...]]} (what `actions encode`, `fd` and `id` write)')
     dec.add_argument("--initial-pose", type=Path, help='JSON 4x4 / {"pose": 4x4} or .npy start pose (default identity)')
     dec.add_argument("--out", type=Path, help="JSON output (default: stdout)")
     dec.add_argument("--plot", type=Path, help="PNG of the decoded trajectory")
@@ -71,8 +73,9 @@ def read_poses(path: Path, with_gripper: bool) -> tuple[np.ndarray, np.ndarray |
     return poses, gripper
 
 
-def emit(payload: dict, out: Path | None) -> None:
-    """JSON to stdout, or to ``out`` through a temporary file (never a half-written output)."""
+def emit(payload: dict, out: Path | None, what: str) -> None:
+    """JSON to stdout, or to ``out`` through a temporary file (never a half-written output), saying so on stderr
+    (stdout stays machine-readable)."""
     text = json.dumps(payload)
     if out is None:
         sys.stdout.write(text + "\n")
@@ -81,6 +84,7 @@ def emit(payload: dict, out: Path | None) -> None:
     tmp = out.with_name(f".{out.name}.partial")
     tmp.write_text(text)
     os.replace(tmp, out)
+    print(f"wrote {out} ({what})", file=sys.stderr)
 
 
 def run_encode(args) -> int:
@@ -94,14 +98,16 @@ def run_encode(args) -> int:
         raise DatasetFormatError(f"embodiment {adapter.name!r} is not pose-based: it has no --poses encoding")
     else:
         actions = adapter.encode_poses(*read_poses(args.poses, adapter.has_gripper))
+    what = f"{adapter.name} model-space actions {list(actions.shape)}"
     if args.out is not None and args.out.suffix == ".npy":
         args.out.parent.mkdir(parents=True, exist_ok=True)
         tmp = args.out.with_name(f".{args.out.name}.partial.npy")
         np.save(tmp, actions.astype(np.float32))
         os.replace(tmp, args.out)
+        print(f"wrote {args.out} ({what})", file=sys.stderr)
     else:
         emit({"embodiment": adapter.name, "domain_name": adapter.domain_name, "shape": list(actions.shape),
-              "actions": actions.tolist()}, args.out)
+              "actions": actions.tolist()}, args.out, what)
     return 0
 
 
@@ -110,12 +116,14 @@ def run_decode(args) -> int:
     initial = None
     if args.initial_pose is not None:
         initial = read_array_file(args.initial_pose, "initial pose", key="pose", shape=(4, 4))
-    command = adapter.decode(read_array_file(args.file, "actions", key="actions", shape=(None, None)), initial)
+    actions = read_array_file(args.file, "actions", key="actions", shape=(None, None))
+    command = adapter.decode_rollout(actions, initial)
     if args.plot is not None and command.poses is None:
         raise DatasetFormatError(f"--plot needs poses; {adapter.name!r} decodes to joint targets")
-    emit(command.to_json(), args.out)
+    emit(command.to_json(), args.out, f"{adapter.name} robot command for {len(actions)} actions")
     if args.plot is not None:
         from cosmos_robotics.viz import plot_trajectories
 
         plot_trajectories({args.file.stem: command.poses}, args.plot, title=f"{adapter.name}: {command.frame}")
+        print(f"wrote {args.plot}", file=sys.stderr)
     return 0

@@ -20,12 +20,12 @@ def register(sub) -> None:
                     "new start states (new-starts), inverse-dynamics labels for the source videos (relabel). Every "
                     "candidate is scored (cycle consistency, success, frame quality); kept ones are written as a "
                     "LeRobot v3 dataset with per-episode provenance and a dataset card. Rerunning resumes.",
-        epilog="example: cosmos-robotics augment --source data/expert --out data/augmented --strategy variations "
+        epilog="example: cosmos-robotics augment --source data/expert --out data/augmented --strategies variations "
                "new-starts --episodes 50 --ray local --workers 2")
     parser.add_argument("--source", default=None, help="LeRobot v3 dataset recorded by `sim record` (with --steps "
                                                        "STEPS+1); needed by variations and relabel")
     parser.add_argument("--out", type=Path, required=True, help="directory of the augmented dataset")
-    parser.add_argument("--strategy", nargs="+", choices=STRATEGIES, required=True,
+    parser.add_argument("--strategies", nargs="+", choices=STRATEGIES, required=True,
                         help="strategies, used in turn job by job")
     parser.add_argument("--episodes", type=int, default=10, help="kept episodes wanted (default 10)")
     parser.add_argument("--max-attempts", type=int, default=None, help="jobs tried at most (default 3 x episodes)")
@@ -60,7 +60,7 @@ def run(args) -> int:
     from cosmos_robotics.augmentation import AugmentConfig, FilterConfig, augment
 
     config = AugmentConfig(
-        strategies=tuple(args.strategy), source=args.source, seed=args.seed, steps=args.steps, policy=args.policy,
+        strategies=tuple(args.strategies), source=args.source, seed=args.seed, steps=args.steps, policy=args.policy,
         noise=args.noise, backend=args.backend, checkpoint=args.checkpoint, threads=args.threads,
         filter=FilterConfig(args.max_cycle_mse, not args.keep_failures, args.min_frame_std, args.max_frame_jump,
                             args.min_replay_psnr))

@@ -17,7 +17,7 @@ def register(subparsers) -> None:
         "nvidia/Cosmos3-Nano (same classes, configs, tokenizer files), so the real loading code can be tried on\n"
         "any machine. Its outputs are noise: use it to test plumbing, not quality.",
         "cosmos-robotics dev tiny-checkpoint /tmp/tiny && cosmos-robotics fd --backend diffusers "
-        "--checkpoint /tmp/tiny --embodiment av --fixture --steps 2 --out /tmp/fd")
+        "--checkpoint /tmp/tiny --embodiment av --fixture --num-inference-steps 2 --out /tmp/fd")
     tiny.add_argument("directory", type=Path, help="where to write the checkpoint")
     tiny.add_argument("--seed", type=int, default=0, help="seed of the random weights")
     tiny.add_argument("--variant", choices=("base", "policy_droid"), default="base",

@@ -1,7 +1,9 @@
 """``cosmos-robotics fd`` (forward dynamics: frame + actions -> video) and ``id`` (video -> actions).
 
-Both write ``--out DIR/video.mp4``, ``actions.json`` (model space and robot space through the embodiment adapter)
-and ``trajectory.png``. ``--fixture`` uses the bundled cookbook assets of the embodiment:
+Both write ``--out DIR/video.mp4``, ``actions.json`` (model space under ``actions``, what ``fd --actions`` and
+``actions decode`` read, and robot space through the embodiment adapter) and ``trajectory.png``. ``fd --dataset``
+starts from a recorded frame (its camera views, composed by the backend, and its ``observation.state``), which is
+what the embedded backend needs. ``--fixture`` uses the bundled cookbook assets of the embodiment:
 
 * AV: ``images/av_0.jpg`` + ``actions/av_traj_forward.json`` (FD), ``videos/av_0.mp4`` (ID);
 * UMI: ``images/umi.png`` + ``actions/umi.json`` (two 16-step chunks -> a rollout), ``videos/umi.mp4`` (ID);
@@ -34,10 +36,12 @@ FIXTURE_CHUNKS = 2  # DROID / UMI fixtures: two chunks, i.e. a rollout
 
 @dataclass
 class Inputs:
-    frames: np.ndarray  # uint8 [F, H, W, 3]
+    frames: np.ndarray | None  # uint8 [F, H, W, 3]; None: composed from ``views`` by the backend
     actions: np.ndarray | None = None  # model space [T, D] (FD)
     initial_pose: np.ndarray | None = None
     reference_poses: np.ndarray | None = None  # recorded poses to plot against
+    state: np.ndarray | None = None  # the state row a state-conditioned backend needs (FD)
+    views: dict[str, np.ndarray] | None = None  # camera views of a recorded frame (fd --dataset)
 
 
 def register(subparsers) -> None:
@@ -55,10 +59,14 @@ def register(subparsers) -> None:
     ):
         parser = add_command(
             subparsers, name, summary,
-            f"{summary[0].upper()}{summary[1:]}, through any backend. Writes video.mp4 (FD), actions.json (model\n"
-            "space and robot space through the embodiment adapter) and trajectory.png under --out. --fixture runs\n"
-            "on the cookbook sample data of a repository clone. The embedded backend is the DROID simulator task\n"
-            "only: use `cosmos-robotics rollout` for it (it needs the robot state a video does not carry).",
+            f"{summary[0].upper()}{summary[1:]}, through any backend. Writes under --out video.mp4 (ID: when\n"
+            "the backend generates one), actions.json (model space under \"actions\", as `actions encode` writes\n"
+            "it, and robot space through the embodiment adapter) and trajectory.png. --fixture runs on the\n"
+            "cookbook sample data of a repository clone. The embedded backend models the DROID simulator task:\n"
+            "three 128 px views (stacked 384x128, as in its videos) and, for FD, the robot state: start FD from a\n"
+            "recorded frame with --dataset (a `sim record` or `rollout --record` dataset) or give --image and\n"
+            "--state. Frames come back at the size the model keeps (diffusers rounds down to multiples of 16:\n"
+            "360 rows -> 352); a changed size is reported.",
             example)
         parser.add_argument("--embodiment", required=True, help=f"action contract: {', '.join(available_adapters())} (or a Cosmos 3 domain name)")
         parser.add_argument("--backend", default="diffusers", choices=available_backends(), help="world-model backend")
@@ -72,7 +80,17 @@ def register(subparsers) -> None:
         parser.add_argument("--video", type=Path, help="input video (FD: its first frame is the condition)")
         if name == "fd":
             parser.add_argument("--image", type=Path, help="conditioning image")
-            parser.add_argument("--actions", type=Path, help="model-space actions [T, D] (.json or .npy)")
+            parser.add_argument("--dataset", type=Path,
+                                help="LeRobot v3 dataset to start from: the camera views and observation.state of "
+                                     "--frame of --episode")
+            parser.add_argument("--episode", type=int, default=0, help="with --dataset: episode index")
+            parser.add_argument("--frame", type=int, default=0, help="with --dataset: frame index in the episode")
+            parser.add_argument("--state", type=Path,
+                                help='state row for state-conditioned backends, .json [...] / {"state": [...]} or '
+                                     ".npy (embedded: SimDroid observation.state [14])")
+            parser.add_argument("--actions", type=Path,
+                                help="model-space actions [T, D]: .npy, JSON [[...]] / {\"actions\": [[...]]} "
+                                     "(what `actions encode` and `id` write)")
         parser.add_argument("--fixture", action="store_true", help="use the bundled cookbook assets")
         parser.add_argument("--out", type=Path, required=True, help="output directory")
         parser.set_defaults(func=handler)
@@ -133,6 +151,19 @@ def _asset_fixture(image: str, actions: str, video: str, chunks: int):
     return load
 
 
+def _dataset_start(root: Path, episode: int, frame: int, adapter, actions: np.ndarray) -> Inputs:
+    """A recorded frame: its camera views (the backend composes them into its input), its state and, for an
+    embodiment that reads the flange pose off the state (SimDroid's first six entries), the pose decoding starts at."""
+    from cosmos_robotics.data.lerobot_frames import IMAGE_PREFIX, STATE_KEY, read_observation
+
+    observation, _ = read_observation(root, episode, frame, adapter.cameras)
+    state = observation[STATE_KEY]
+    from_cartesian = getattr(adapter, "poses_from_cartesian", None)
+    initial = None if from_cartesian is None else from_cartesian(state[None, :6].astype(np.float64))[0]
+    return Inputs(None, actions, initial_pose=initial, state=state,
+                  views={c: observation[IMAGE_PREFIX + c] for c in adapter.cameras})
+
+
 FIXTURES = {  # embodiment -> the bundled cookbook sample it runs on
     "droid": _droid_fixture_for,
     "av": _asset_fixture("images/av_0.jpg", "actions/av_traj_forward.json", "videos/av_0.mp4", 1),
@@ -156,10 +187,17 @@ def _inputs(args, adapter, mode: str) -> Inputs:
     if args.fixture:
         return _fixture(adapter, mode)
     if mode == "fd":
-        if (args.image is None) == (args.video is None) or args.actions is None:
-            raise DatasetFormatError("fd: expected --actions and exactly one of --image / --video (or --fixture)")
+        if sum(a is not None for a in (args.image, args.video, args.dataset)) != 1 or args.actions is None:
+            raise DatasetFormatError("fd: expected --actions and exactly one of --image / --video / --dataset "
+                                     "(or --fixture)")
+        if args.dataset is not None and args.state is not None:
+            raise DatasetFormatError("fd: --dataset brings its own observation.state; expected no --state with it")
+        actions = _read_actions(args.actions)
+        if args.dataset is not None:
+            return _dataset_start(args.dataset, args.episode, args.frame, adapter, actions)
         frames = read_image(args.image)[None] if args.image else read_video(args.video, max_frames=1)
-        return Inputs(frames, _read_actions(args.actions))
+        state = None if args.state is None else read_array_file(args.state, "state", key="state", shape=(None,))
+        return Inputs(frames, actions, state=state)
     if args.video is None:
         raise DatasetFormatError("id: expected --video (or --fixture)")
     return Inputs(read_video(args.video))
@@ -175,7 +213,7 @@ def _write_outputs(out: Path, adapter, mode: str, frames, actions, inputs: Input
     if frames is not None:
         write_video(frames, out / "video.mp4", fps=adapter.preset.fps)
     record = {
-        "embodiment": adapter.name, "mode": mode, "model_space": np.asarray(actions).tolist(),
+        "embodiment": adapter.name, "mode": mode, "actions": np.asarray(actions).tolist(),
         "robot": command.to_json(), "settings": settings, "timings": timings,
     }
     tmp = out / ".actions.json.partial"
@@ -212,11 +250,19 @@ def _run_fd(args: argparse.Namespace) -> int:
     inputs = _inputs(args, adapter, "fd")
     actions = adapter.validate_model_actions(inputs.actions)
     model = _model(args)
-    result = model.rollout(inputs.frames[0], actions, embodiment=adapter.name, **_call_options(args))
+    frame = inputs.frames[0] if inputs.views is None else model.compose_frame(adapter.name, inputs.views)
+    result = model.rollout(frame, actions, embodiment=adapter.name, state=inputs.state, **_call_options(args))
     _write_outputs(args.out, adapter, "forward_dynamics", result.frames, actions, inputs, result.settings,
                    result.timings)
+    _report_frame_size(result.extras)
     print(f"wrote {args.out}/video.mp4 ({len(result.frames)} frames), actions.json, trajectory.png")
     return 0
+
+
+def _report_frame_size(extras: dict) -> None:
+    if "frame_size" in extras:
+        (h, w), (oh, ow) = extras["frame_size"]["input"], extras["frame_size"]["output"]
+        print(f"note: the model returned {oh}x{ow} frames for the {h}x{w} input (the size it can keep)")
 
 
 def _run_id(args: argparse.Namespace) -> int:
@@ -236,11 +282,14 @@ def _run_id(args: argparse.Namespace) -> int:
     for k in tqdm(range(windows), desc="inverse dynamics", unit="chunk"):
         window = inputs.frames[k * chunk : (k + 1) * chunk + 1]
         result = model.inverse_dynamics(window, embodiment=adapter.name, seed=seed + k, **options)
-        frames.extend(result.frames if k == 0 else result.frames[1:])
+        if result.frames is not None:  # backends that generate a video with the actions (diffusers)
+            frames.extend(result.frames if k == 0 else result.frames[1:])
         actions.append(result.actions)
         for key, value in result.timings.items():
             timings[key] = timings.get(key, 0.0) + value
-    _write_outputs(args.out, adapter, "inverse_dynamics", np.stack(frames), np.concatenate(actions), inputs,
-                   result.settings, timings)
-    print(f"wrote {args.out}/video.mp4, actions.json ({windows * chunk} actions), trajectory.png")
+    _write_outputs(args.out, adapter, "inverse_dynamics", np.stack(frames) if frames else None,
+                   np.concatenate(actions), inputs, result.settings, timings)
+    _report_frame_size(result.extras)
+    video = f"{args.out}/video.mp4, " if frames else ""
+    print(f"wrote {video}{args.out}/actions.json ({windows * chunk} actions), trajectory.png")
     return 0

@@ -44,7 +44,7 @@ def run(args) -> int:
 
     report = evaluate(args.policies, args.out, world_model=args.world_model, episodes=args.episodes,
                       seed_start=EVALUATION_SEED if args.seed_start is None else args.seed_start,
-                      episode_length=args.steps, detector=args.detector, videos=args.videos,
+                      steps=args.steps, detector=args.detector, videos=args.videos,
                       checkpoint=args.checkpoint, workers=args.workers, threads=args.threads,
                       ray=args.ray, gpus_per_worker=args.gpus_per_worker)
     summary = report["summary"]

@@ -16,15 +16,16 @@ def register(sub) -> None:
         "success verdict for the video. Timeouts, 429 and 5xx are retried --retries times; a refused\n"
         "connection is not.",
         'cosmos-robotics reason --video episode.mp4 --judge "put the marker in the cup"')
-    parser.add_argument("--url", default="http://127.0.0.1:8000/v1", help="OpenAI-compatible base URL")
+    parser.add_argument("--base-url", default="http://127.0.0.1:8000/v1", help="OpenAI-compatible base URL")
     parser.add_argument("--model", default="nvidia/Cosmos3-Nano", help="served model name")
     parser.add_argument("--image", action="append", default=[], help="PNG/JPEG/WEBP file; repeatable")
     parser.add_argument("--video", default=None, help="an .mp4 file")
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("--prompt", help="the question")
     what.add_argument("--judge", metavar="TASK", help="judge whether the video shows TASK done (JSON verdict)")
-    parser.add_argument("--json", action="store_true", help="ask for a JSON answer (response_format) and print it")
-    parser.add_argument("--think", action="store_true", help="let the Reasoner reason in a <think> block first")
+    parser.add_argument("--json-object", action="store_true",
+                        help="ask for a JSON answer (response_format) and print it")
+    parser.add_argument("--reasoning", action="store_true", help="let the Reasoner reason in a <think> block first")
     parser.add_argument("--show-thinking", action="store_true", help="print the <think> block to stderr")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per attempt")
     parser.add_argument("--retries", type=int, default=2, help="retries on timeout / 429 / 5xx (not on refusal)")
@@ -35,7 +36,7 @@ def register(sub) -> None:
 def run(args) -> int:
     from cosmos_robotics.reasoning import ReasonerClient, ReasonerSuccessJudge
 
-    client = ReasonerClient(args.url, args.model, api_key=args.api_key, timeout=args.timeout, retries=args.retries)
+    client = ReasonerClient(args.base_url, args.model, api_key=args.api_key, timeout=args.timeout, retries=args.retries)
     if args.judge is not None:
         from cosmos_robotics.media import read_image, read_video
 
@@ -43,13 +44,14 @@ def run(args) -> int:
             print("error: --judge needs --video FILE (or one --image)", file=sys.stderr)
             return 2
         frames = read_video(args.video) if args.video else read_image(args.image[0])[None]
-        verdict = ReasonerSuccessJudge(client, reasoning=args.think)(frames, args.judge)
+        verdict = ReasonerSuccessJudge(client, reasoning=args.reasoning)(frames, args.judge)
         print(json.dumps({"success": verdict.success, "confidence": verdict.confidence, "reason": verdict.reason}))
         if args.show_thinking:
             print(verdict.raw, file=sys.stderr)
         return 0
-    reply = client.ask(args.prompt, images=args.image, video=args.video, json_object=args.json, reasoning=args.think)
+    reply = client.ask(args.prompt, images=args.image, video=args.video, json_object=args.json_object,
+                       reasoning=args.reasoning)
     if args.show_thinking and reply.thinking:
         print(reply.thinking, file=sys.stderr)
-    print(json.dumps(reply.data) if args.json else reply.answer)
+    print(json.dumps(reply.data) if args.json_object else reply.answer)
     return 0

@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     from cosmos_robotics.world_models.factory import make_world_model
 
     world_model = make_world_model(args.backend, args.checkpoint, **dict(args.opt))
-    config = ServerConfig(max_body_bytes=int(args.max_body_mb * 1024 * 1024), max_queued=args.queue_size,
-                          media_root=media_root, model_id=args.model_id)
+    config = ServerConfig(max_body_bytes=int(args.max_body_mb * 1024 * 1024), queue_size=args.queue_size,
+                          allowed_local_media_path=media_root, model_id=args.model_id)
     uvicorn.run(create_app(world_model, config), host=host, port=args.port, log_level="info")
     return 0

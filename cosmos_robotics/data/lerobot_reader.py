@@ -33,7 +33,7 @@ def read_info(root: str | Path) -> dict:
     return info
 
 
-def read_episode_columns(root: str | Path, columns: list[str], episode_index: int = 0) -> dict[str, np.ndarray]:
+def read_episode_columns(root: str | Path, columns: list[str], episode: int = 0) -> dict[str, np.ndarray]:
     """``{column: array [frames, ...]}`` of one episode, rows in frame order."""
     root = Path(root)
     info = read_info(root)
@@ -47,14 +47,14 @@ def read_episode_columns(root: str | Path, columns: list[str], episode_index: in
     for file in files:
         try:
             table = pq.read_table(file, columns=["episode_index", "frame_index", *columns])
-            table = table.filter(pc.equal(table["episode_index"], episode_index))
+            table = table.filter(pc.equal(table["episode_index"], episode))
         except (pa.ArrowException, OSError, KeyError) as exc:
             raise DatasetFormatError(f"{file}: not a readable LeRobot data file with columns "
                                      f"{['episode_index', 'frame_index', *columns]} ({exc})") from None
         if table.num_rows:
             rows.append(table)
     if not rows:
-        raise DatasetFormatError(f"{root}: episode {episode_index} not found (episodes: {info.get('total_episodes')})")
+        raise DatasetFormatError(f"{root}: episode {episode} not found (episodes: {info.get('total_episodes')})")
     order = np.argsort(np.concatenate([t["frame_index"].to_numpy() for t in rows]), kind="stable")
     out = {}
     for c in columns:

@@ -26,11 +26,12 @@ ADAPTER_FACTORIES: dict[str, Callable[[], EmbodimentAdapter]] = {
 DOMAIN_DEFAULT_ADAPTER = {d.name: d.adapters[0] for d in DOMAINS if d.adapters}
 
 
-def get_adapter(name: str) -> EmbodimentAdapter:
+def get_adapter(embodiment: str) -> EmbodimentAdapter:
     """Adapter by embodiment name (``av``, ``droid``, ``droid_joint``, ``umi``) or by Cosmos 3 domain name."""
-    key = DOMAIN_DEFAULT_ADAPTER.get(name, name) if isinstance(name, str) else None
+    key = DOMAIN_DEFAULT_ADAPTER.get(embodiment, embodiment) if isinstance(embodiment, str) else None
     if key not in ADAPTER_FACTORIES:
-        raise UnknownEmbodimentError(str(name)[:60], sorted(ADAPTER_FACTORIES) + sorted(DOMAIN_DEFAULT_ADAPTER))
+        raise UnknownEmbodimentError(str(embodiment)[:60],
+                                     sorted(ADAPTER_FACTORIES) + sorted(DOMAIN_DEFAULT_ADAPTER))
     return _make_adapter(key)
 
 

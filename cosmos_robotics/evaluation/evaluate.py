@@ -79,17 +79,18 @@ def _check_resume(out: Path, protocol: Protocol) -> None:
 
 
 def evaluate(policies: list, out: str | Path, world_model="embedded", episodes: int = 50,
-             seed_start: int = EVALUATION_SEED, episode_length: int = 100, detector="head", videos: int = 2,
+             seed_start: int = EVALUATION_SEED, steps: int = 100, detector="head", videos: int = 2,
              checkpoint: str | None = None, world_model_options: dict | None = None, workers: int = 1,
              threads: int | None = None, progress: bool = True, ray: str | None = None,
              gpus_per_worker: int | None = None) -> dict:
     """Run what is missing under ``out``, then write the report; returns the report dict.
 
-    ``threads``: torch threads of this process (workers use one each unless ``threads`` says otherwise with
-    ``ray``: on a loaded machine one thread per process is several times faster than two fighting for the cores).
-    ``ray``: ``"local"`` or a cluster address: the episodes run on ``workers`` Ray replicas, ``gpus_per_worker``
-    GPUs each (default: one when the cluster has GPUs); the same seeds give the same episodes as one process with
-    the same thread count."""
+    ``steps``: control steps per episode at 15 Hz (the name ``sim record`` and ``rollout`` use; the protocol and
+    the envs call it ``episode_length``). ``threads``: torch threads of this process (workers use one each unless
+    ``threads`` says otherwise with ``ray``: on a loaded machine one thread per process is several times faster
+    than two fighting for the cores). ``ray``: ``"local"`` or a cluster address: the episodes run on ``workers`` Ray
+    replicas, ``gpus_per_worker`` GPUs each (default: one when the cluster has GPUs); the same seeds give the same
+    episodes as one process with the same thread count."""
     from cosmos_robotics.evaluation.report import write_report
     from cosmos_robotics.evaluation.success import make_detector
 
@@ -109,7 +110,7 @@ def evaluate(policies: list, out: str | Path, world_model="embedded", episodes: 
     description, ranges = world_model_description(world_model, backend, checkpoint)
     judge = make_detector(detector, world_model)
     ranges += judge.calibration_ranges() + [r for p in built for r in policy_ranges(p)]
-    protocol = Protocol(policies=[p.name for p in built], seeds=seeds, episode_length=int(episode_length),
+    protocol = Protocol(policies=[p.name for p in built], seeds=seeds, episode_length=int(steps),
                         world_model=description, detector=judge.describe(), excluded_seeds=check_disjoint(seeds, ranges),
                         videos=int(videos), versions=versions())
     _check_resume(out, protocol)
@@ -118,12 +119,12 @@ def evaluate(policies: list, out: str | Path, world_model="embedded", episodes: 
         raise ValueError("workers > 1 and ray need policy spec strings (each worker builds its own policies)")
     if ray is not None:
         todo = pending(out, [p.name for p in built], seeds)
-        _run_on_ray(out, todo, ray, workers, gpus_per_worker, backend, checkpoint, options, int(episode_length),
+        _run_on_ray(out, todo, ray, workers, gpus_per_worker, backend, checkpoint, options, int(steps),
                     list(policies), video_seeds, int(threads or 1), progress)
     elif workers > 1:
         context = get_context("spawn")
         jobs = [context.Process(target=_worker, args=(str(out), list(policies), seeds[i::workers], backend,
-                                                      checkpoint, options, int(episode_length), video_seeds))
+                                                      checkpoint, options, int(steps), video_seeds))
                 for i in range(workers)]
         for job in jobs:
             job.start()
@@ -133,7 +134,7 @@ def evaluate(policies: list, out: str | Path, world_model="embedded", episodes: 
         if failed:
             raise RuntimeError(f"{len(failed)} evaluation worker(s) failed (exit codes {failed}); rerun to resume")
     else:
-        worker = EpisodeWorker(make_envs(world_model, int(episode_length)), built, video_seeds)
+        worker = EpisodeWorker(make_envs(world_model, int(steps)), built, video_seeds)
         try:
             run_all(out, pending(out, [p.name for p in built], seeds), worker.map, progress=progress)
         finally:

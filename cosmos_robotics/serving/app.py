@@ -7,7 +7,7 @@ and is checked against the embodiment preset, media is decoded only as far as th
 ``decode_slots`` requests decode at once, off the event loop), local media paths are read only below an
 explicitly allowed root, and jobs run one at a time from a bounded queue (429 when full).
 
-Memory bound: about ``(max_queued + 1 + decode_slots) x limits.max_decoded_bytes`` of decoded frames plus the
+Memory bound: about ``(queue_size + 1 + decode_slots) x limits.max_decoded_bytes`` of decoded frames plus the
 model; finished jobs hold none (see ``jobs``).
 """
 
@@ -43,9 +43,9 @@ MAX_FIELD_BYTES = 1024 * 1024  # one non-file form field (extra_params holds at 
 @dataclass(frozen=True)
 class ServerConfig:
     max_body_bytes: int = 64 * 1024 * 1024
-    max_queued: int = 8
+    queue_size: int = 8  # jobs waiting beyond this get 429 (field names = `serve` options)
     max_kept_jobs: int = 64
-    media_root: Path | None = None  # vLLM's --allowed-local-media-path; None: path references are refused
+    allowed_local_media_path: Path | None = None  # as vLLM's option; None: path references are refused
     model_id: str | None = None
     shutdown_grace_s: float = 5.0  # how long shutdown waits for the running job
     decode_slots: int = 2  # requests whose media are decoded at the same time
@@ -58,7 +58,7 @@ def error_response(status: int, message: str, param: str | None = None, kind: st
 
 def create_app(world_model: WorldModel, config: ServerConfig | None = None) -> FastAPI:
     config = config or ServerConfig()
-    jobs = JobQueue(world_model, config.max_queued, config.max_kept_jobs)
+    jobs = JobQueue(world_model, config.queue_size, config.max_kept_jobs)
     model_id = config.model_id or world_model.name
     decoders = asyncio.Semaphore(config.decode_slots)
 
@@ -82,7 +82,7 @@ def create_app(world_model: WorldModel, config: ServerConfig | None = None) -> F
     @app.get("/health")
     def health() -> dict[str, Any]:
         return {"status": "ok" if jobs.alive else "degraded", "worker_alive": jobs.alive,
-                "queued": jobs.pending.qsize(), "max_queued": config.max_queued, "model": model_id}
+                "queued": jobs.pending.qsize(), "max_queued": config.queue_size, "model": model_id}
 
     @app.get("/v1/models")
     def models() -> dict[str, Any]:
@@ -98,7 +98,7 @@ def create_app(world_model: WorldModel, config: ServerConfig | None = None) -> F
             detail = getattr(exc, "detail", None) or str(exc) or type(exc).__name__
             return error_response(400, f"body is not a valid multipart form: {detail}")
         try:
-            media = await _reference(form.get("input_reference"), config.media_root, config.limits)
+            media = await _reference(form.get("input_reference"), config.allowed_local_media_path, config.limits)
             fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
             if len(fields) + (not isinstance(form.get("input_reference"), str)) != len(form.multi_items()):
                 return error_response(422, "each form field at most once, and one file (input_reference)")

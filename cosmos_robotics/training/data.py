@@ -140,9 +140,9 @@ def _map(work: Callable, jobs: list, workers: int, desc: str) -> list:
         return list(tqdm(pool.imap(work, jobs), total=len(jobs), desc=desc, unit="ep"))
 
 
-def generate_episodes(count: int, first_seed: int = 0, episode_length: int = 130, workers: int = 1) -> Episodes:
-    """``count`` ladder episodes with seeds ``first_seed ..``; ``workers`` processes render in parallel."""
-    jobs = [(first_seed + i, *ladder_spec(i, count), episode_length) for i in range(count)]
+def generate_episodes(episodes: int, first_seed: int = 0, episode_length: int = 130, workers: int = 1) -> Episodes:
+    """``episodes`` ladder episodes with seeds ``first_seed ..``; ``workers`` processes render in parallel."""
+    jobs = [(first_seed + i, *ladder_spec(i, episodes), episode_length) for i in range(episodes)]
     return Episodes.concat(_map(_simulate_job, jobs, workers, "simulating"))
 
 

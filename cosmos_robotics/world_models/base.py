@@ -154,11 +154,17 @@ class WorldModel(ABC):
         return request
 
     def _result(self, request: WorldModelRequest, out: BackendOutput, start: float) -> WorldModelResult:
-        """Robot-space decoding, settings and total time (since ``start``) of one resolved request's output."""
+        """Robot-space decoding, settings and total time (since ``start``) of one resolved request's output.
+
+        A model that cannot keep the input's frame size (diffusers rounds 360 rows down to 352) is not an error,
+        but it is reported: ``extras["frame_size"]`` = ``{"input": [h, w], "output": [h, w]}``."""
         timings = {**out.timings, "total_s": time.perf_counter() - start}
         actions = request.actions if request.mode is ActionMode.FORWARD_DYNAMICS else out.actions
+        extras = dict(out.extras)
+        if out.frames is not None and out.frames.shape[1:3] != request.frames.shape[1:3]:
+            extras["frame_size"] = {"input": list(request.frames.shape[1:3]), "output": list(out.frames.shape[1:3])}
         return WorldModelResult(request, out.frames, actions, request.decoded(actions), timings, request.settings(),
-                                out.extras)
+                                extras)
 
     def generate_batch(self, requests: Sequence[WorldModelRequest]) -> list[WorldModelResult]:
         """Backends that batch natively override this; the default runs requests one by one."""
@@ -183,24 +189,30 @@ class WorldModel(ABC):
                 **kwargs) -> WorldModelResult:
         """Autoregressive forward dynamics over any number of actions.
 
-        Chunk k takes actions ``[k*C, (k+1)*C)``, conditions on the last generated frame of chunk k-1 and uses seed
-        ``seed + k``; frame 0 of every chunk after the first repeats that conditioning frame and is dropped.
+        Chunk k takes actions ``[k*C, (k+1)*C)``, conditions on the last generated frame of chunk k-1 (and, for a
+        backend that predicts the state, its last predicted ``extras["state"]``) and uses seed ``seed + k``;
+        frame 0 of every chunk after the first repeats that conditioning frame and is dropped.
         """
         adapter = get_adapter(embodiment)
         actions = adapter.validate_model_actions(actions)
         size = kwargs.pop("chunk_size", None) or adapter.preset.chunk_size
+        state = kwargs.pop("state", None)
         frames: list[np.ndarray] = []
         timings: dict[str, float] = {}
         current = np.asarray(frame)
         result = None
         for k, begin in enumerate(range(0, len(actions), size)):
             result = self.forward_dynamics(current, actions[begin : begin + size], embodiment=embodiment,
-                                           seed=seed + k, **kwargs)
+                                           seed=seed + k, state=state, **kwargs)
             frames.extend(result.frames if k == 0 else result.frames[1:])
             current = result.frames[-1]
+            if state is not None and "state" in result.extras:
+                state = np.asarray(result.extras["state"], np.float32)[-1]
             for key, value in result.timings.items():
                 timings[key] = timings.get(key, 0.0) + value
         assert result is not None
         request = replace(result.request, actions=actions, chunk_size=size, seed=seed)
-        return WorldModelResult(request, np.stack(frames), actions, None, timings, request.settings(),
-                                {"num_chunks": k + 1})
+        extras = {"num_chunks": k + 1}
+        if np.shape(frame)[:2] != frames[0].shape[:2]:  # reported as by ``_result``
+            extras["frame_size"] = {"input": list(np.shape(frame)[:2]), "output": list(frames[0].shape[:2])}
+        return WorldModelResult(request, np.stack(frames), actions, None, timings, request.settings(), extras)

@@ -102,6 +102,6 @@ def test_rerun_resumes_after_the_last_processed_job(augmented):
 
 
 def test_cli_refuses_a_source_strategy_without_source(tmp_path, capsys):
-    assert main(["augment", "--strategy", "variations", "--out", str(tmp_path / "x")]) == 2
+    assert main(["augment", "--strategies", "variations", "--out", str(tmp_path / "x")]) == 2
     assert "need --source" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()

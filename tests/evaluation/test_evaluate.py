@@ -17,7 +17,7 @@ from cosmos_robotics.evaluation.success import make_detector
 from cosmos_robotics.reasoning import SuccessVerdict
 
 POLICIES = ["embedded", "random"]
-SMALL = {"episodes": 2, "episode_length": 16, "videos": 1, "progress": False}
+SMALL = {"episodes": 2, "steps": 16, "videos": 1, "progress": False}
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +70,7 @@ def test_rerun_resumes_and_other_settings_are_refused(small_run, world_model):
     evaluate(POLICIES, out, world_model=world_model, **SMALL)
     assert {p: p.stat().st_mtime_ns for p in out.glob("episodes/*/*/*.json")} == stamps  # nothing re-run
     with pytest.raises(ProtocolMismatchError, match="episode_length"):
-        evaluate(POLICIES, out, world_model=world_model, **{**SMALL, "episode_length": 32})
+        evaluate(POLICIES, out, world_model=world_model, **{**SMALL, "steps": 32})
 
 
 def test_training_seeds_are_refused(world_model, tmp_path):

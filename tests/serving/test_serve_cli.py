@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ from serving_helpers import ScriptedWorldModel, free_port, gradient_frames, runn
 
 from cosmos_robotics.cli import main
 from cosmos_robotics.cli.serve import check_host
-from cosmos_robotics.errors import ServeConfigError
+from cosmos_robotics.errors import ServeConfigError, ServerUnreachableError
 from cosmos_robotics.serving import create_app
 from cosmos_robotics.world_models.remote import RemoteConfig, VllmOmniWorldModel
 
@@ -42,6 +43,18 @@ def test_cli_refuses_bad_options_with_one_line(argv, needle, capsys):
     assert needle in err and err.count("\n") == 1
 
 
+def wait_until_listening(client, server, timeout_s: float = 60.0) -> list[str]:
+    """The subprocess needs seconds to import and bind; until then a connection is refused, which the client
+    reports at once (it does not retry a refusal), so the test polls."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return client.models()
+        except ServerUnreachableError:
+            assert server.poll() is None and time.monotonic() < deadline, "the server never started listening"
+            time.sleep(0.2)
+
+
 def test_cli_serves_a_factory_backend_end_to_end():
     """`cosmos-robotics serve --backend vllm-omni` (a subprocess) proxies to an in-test server; a client talks to it.
 
@@ -58,7 +71,7 @@ def test_cli_serves_a_factory_backend_end_to_end():
             url = f"http://127.0.0.1:{port}"
             with VllmOmniWorldModel(RemoteConfig(url, poll_interval_s=0.05, max_retries=8, backoff_s=0.25,
                                                  backoff_max_s=1.0, job_timeout_s=60)) as client:
-                assert client.models() == ["proxy"]  # retries until the subprocess is listening
+                assert wait_until_listening(client, server) == ["proxy"]
                 video = gradient_frames(5)
                 result = client.inverse_dynamics(video, embodiment="av", chunk_size=4, seed=7)
         finally:

@@ -7,11 +7,13 @@ domain ids, adapters) shows up as wrong numbers, not just wrong shapes.
 """
 
 import json
+import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from huggingface_hub import constants as hub_constants
 
 from cosmos_robotics.data.lerobot_reader import read_episode_columns
 from cosmos_robotics.embodiments import ActionMode, get_adapter
@@ -77,6 +79,12 @@ def _output_hw(frame: np.ndarray) -> tuple[int, int]:
     return 16 * (frame.shape[0] // 16), 16 * (frame.shape[1] // 16)
 
 
+def _reported_size(frame: np.ndarray) -> dict | None:
+    """What results report when the model cannot keep the input's size (AV 120 -> 112 rows, DROID 135 -> 128)."""
+    output = _output_hw(frame)
+    return None if output == frame.shape[:2] else {"input": list(frame.shape[:2]), "output": list(output)}
+
+
 @pytest.fixture(scope="module")
 def backend(tiny_checkpoint_dir) -> Cosmos3DiffusersBackend:
     return Cosmos3DiffusersBackend.from_pretrained(tiny_checkpoint_dir, device="cpu", progress=False,
@@ -89,6 +97,7 @@ def test_forward_dynamics_returns_chunk_plus_one_frames(backend, embodiment):
     result = backend.forward_dynamics(frame, actions, embodiment=embodiment, num_inference_steps=STEPS)
     assert result.frames.dtype == np.uint8
     assert result.frames.shape == (len(actions) + 1, *_output_hw(frame), 3)
+    assert result.extras.get("frame_size") == _reported_size(frame)
     np.testing.assert_array_equal(result.actions, actions)
     assert result.settings["fps"] == get_adapter(embodiment).preset.fps
     assert {"total_s", "prepare_s", "denoise_s", "decode_s"} <= set(result.timings)
@@ -121,7 +130,7 @@ def test_two_chunk_rollout_stitches_frames(backend, embodiment):
     frame, actions = _frame(embodiment), _actions(embodiment, 2 * chunk)
     result = backend.rollout(frame, actions, embodiment=embodiment, chunk_size=chunk, num_inference_steps=STEPS)
     assert result.frames.shape == (2 * chunk + 1, *_output_hw(frame), 3)
-    assert result.extras["num_chunks"] == 2
+    assert result.extras["num_chunks"] == 2 and result.extras.get("frame_size") == _reported_size(frame)
     np.testing.assert_array_equal(result.actions, actions)
 
 
@@ -177,13 +186,44 @@ def test_droid_joint_and_unsupported_requests_are_refused(backend):
 def test_missing_or_gated_weights_raise_a_clear_error(tmp_path):
     with pytest.raises(ModelNotAvailableError, match="HF_TOKEN.*HF_HOME.*HF_HUB_OFFLINE=1"):
         Cosmos3DiffusersBackend.from_pretrained(tmp_path / "no-such-checkpoint", device="cpu")
+
+
+@pytest.mark.skipif(not hub_constants.is_offline_mode(), reason="needs HF_HUB_OFFLINE=1 (conftest)")
+def test_offline_hub_id_missing_from_the_cache_fails_at_once_and_quietly(tmp_path, capfd):
+    """Offline, a hub id that is not cached is refused before diffusers is imported and asked (which took seconds
+    and logged "Couldn't connect to the Hub" first). Timed: failing fast is the behaviour under test."""
+    model = "nvidia/Cosmos3-Tiny-Not-Published"
+    start = time.monotonic()
     with pytest.raises(ModelNotAvailableError, match="not in the local cache"):
-        make_world_model("diffusers", "nvidia/Cosmos3-Tiny-Not-Published", device="cpu")
+        make_world_model("diffusers", model, device="cpu")
+    assert time.monotonic() - start < 1.0
+    capfd.readouterr()
+    from cosmos_robotics.cli import main
+
+    assert main(["fd", "--backend", "diffusers", "--checkpoint", model, "--embodiment", "av", "--fixture",
+                 "--out", str(tmp_path / "fd")]) == 2
+    err = capfd.readouterr().err
+    assert err.startswith(f"error: model {model!r} is not available: the weights are not in the local cache")
+    assert err.count("\n") == 1 and "connect" not in err, err  # one line, no hub-connection noise before it
 
 
 def test_unknown_backend_lists_available():
     with pytest.raises(ValueError, match="available: .*diffusers"):
         make_world_model("no-such-backend")
+
+
+def test_cli_fd_reports_a_frame_size_the_model_cannot_keep(tiny_checkpoint_dir, tmp_path, capsys):
+    from PIL import Image
+
+    from cosmos_robotics.cli import main
+
+    Image.fromarray(_frame("av")).save(tmp_path / "frame.png")  # 120 x 208: 120 rows are not a multiple of 16
+    (tmp_path / "actions.json").write_text(json.dumps({"actions": _actions("av", 4).tolist()}))
+    assert main(["fd", "--embodiment", "av", "--backend", "diffusers", "--checkpoint", str(tiny_checkpoint_dir),
+                 "--device", "cpu", "--num-inference-steps", "1", "--image", str(tmp_path / "frame.png"),
+                 "--actions", str(tmp_path / "actions.json"), "--out", str(tmp_path / "fd")]) == 0
+    assert "note: the model returned 112x208 frames for the 120x208 input" in capsys.readouterr().out
+    assert read_video(tmp_path / "fd" / "video.mp4").shape == (5, 112, 208, 3)
 
 
 def test_cli_fd_fixture_writes_video_actions_and_plot(tiny_checkpoint_dir, tmp_path):
@@ -197,7 +237,7 @@ def test_cli_fd_fixture_writes_video_actions_and_plot(tiny_checkpoint_dir, tmp_p
     video = read_video(out / "video.mp4")
     assert video.shape == (2 * 16 + 1, 256, 256, 3)
     record = json.loads((out / "actions.json").read_text())
-    np.testing.assert_allclose(record["model_space"], umi_actions)
+    np.testing.assert_allclose(record["actions"], umi_actions)
     expected = get_adapter("umi").decode_rollout(umi_actions)
     np.testing.assert_allclose(record["robot"]["poses"], expected.poses)
     assert record["settings"]["chunk_size"] == 16 and record["timings"]["total_s"] > 0

@@ -77,6 +77,20 @@ def test_forward_dynamics_shapes_state_and_action_sensitivity(wm, start):
     assert diff > 2.0, diff
 
 
+def test_rollout_conditions_each_chunk_on_the_predicted_state(wm, start):
+    """A two-chunk rollout = chunk 2 from chunk 1's last frame *and* its last predicted state (not the start's)."""
+    _, obs = start
+    frame, state = stacked(obs), obs["observation.state"]
+    actions = np.concatenate([move_chunk(0.01), move_chunk(0.01)])
+    rolled = wm.rollout(frame, actions, embodiment="droid", state=state)
+    first = wm.forward_dynamics(frame, actions[:16], embodiment="droid", state=state)
+    second = wm.forward_dynamics(first.frames[-1], actions[16:], embodiment="droid", state=first.extras["state"][-1])
+    stale = wm.forward_dynamics(first.frames[-1], actions[16:], embodiment="droid", state=state)
+    assert rolled.frames.shape == (33, 384, 128, 3)
+    np.testing.assert_array_equal(rolled.frames[17:], second.frames[1:])
+    assert np.abs(second.frames[1:].astype(int) - stale.frames[1:].astype(int)).mean() > 0.5  # the state matters
+
+
 def test_batch_equals_single_and_is_deterministic(start):
     _, obs = start
     wm = EmbeddedWorldModel(precision="float32")  # bfloat16 kernels round differently per batch size (<= 4 levels)

@@ -2,8 +2,9 @@
 ``/v1/realtime/robot/openpi``, ``cosmos-robotics serve-policy``) as a ``Policy``: 32 absolute joint targets per call.
 
 Each episode is one session (``session_id`` changes at ``reset``; servers that announce a ``reset`` endpoint in
-their metadata also get an explicit reset). A dropped connection is re-opened and the request re-sent, up to
-``retries`` times; a reply that takes longer than ``timeout_s`` raises ``RemoteTimeoutError`` and the connection
+their metadata also get an explicit reset). A refused first connection raises ``ServerUnreachableError`` at once
+(nothing listens there); a dropped connection to a server that answered before is re-opened and the request
+re-sent, up to ``retries`` times; a reply that takes longer than ``timeout_s`` raises ``RemoteTimeoutError`` and the connection
 is closed (a late reply must never answer the next request). Run it with ``ExecuteK`` to execute k of the 32
 rows (``make_policy("openpi:url=ws://127.0.0.1:8000,replan=16")``).
 """
@@ -34,6 +35,7 @@ class PolicyDroidClient:
         self._headers = {"Authorization": f"Api-Key {api_key}"} if api_key else None
         self._max_size = max_message_bytes
         self._ws: ClientConnection | None = None
+        self._reached = False  # a server answered once: a later refusal is a restart, worth retrying
         self.server_metadata: dict[str, Any] = {}
         self.session_id = self._new_session(None)
 
@@ -79,7 +81,7 @@ class PolicyDroidClient:
                 ws.close()
                 raise
             self.server_metadata = metadata if isinstance(metadata, dict) else {}
-            self._ws = ws
+            self._ws, self._reached = ws, True
         return self._ws
 
     def _call(self, message: dict[str, Any]) -> Any:
@@ -98,6 +100,10 @@ class PolicyDroidClient:
                 raise RemoteTimeoutError(f"no policy reply within {self.timeout_s:g} s", self.url) from None
             except (ConnectionClosed, OSError, InvalidHandshake) as exc:
                 self.close()
+                if isinstance(exc, ConnectionRefusedError) and not self._reached:
+                    raise ServerUnreachableError(f"policy server refused the connection ({exc}); nothing listens "
+                                                 "there: start it (`cosmos-robotics serve-policy`) or fix the URL",
+                                                 self.url) from None
                 last = exc
                 continue
             if isinstance(reply, str):  # openpi servers close the connection after a text (traceback) frame

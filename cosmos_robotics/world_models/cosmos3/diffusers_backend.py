@@ -63,22 +63,37 @@ def _unavailable_reason(exc: BaseException) -> str:
     return f"loading failed ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
 
 
+def _cached_snapshot_when_offline(model: str) -> str:
+    """Offline (``HF_HUB_OFFLINE=1``) a hub id is its cached snapshot directory, or a typed error now: handed the
+    id, diffusers would log a "couldn't connect to the Hub" warning per component before failing the same way."""
+    from huggingface_hub import constants, snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    if not constants.is_offline_mode():
+        return model
+    try:
+        return snapshot_download(model, local_files_only=True)
+    except LocalEntryNotFoundError:
+        raise ModelNotAvailableError(model, "the weights are not in the local cache and downloads are off") from None
+
+
 def _load_pipeline(model: str, devices: tuple[str, ...] | None = None, **kwargs):
     """``Cosmos3OmniPipeline.from_pretrained`` with missing / gated / offline weights turned into one typed error.
 
     ``devices``: the transformer's decoder layers are split over them (:mod:`device_map`: planned on the meta
     device, each weight loaded straight onto its device); everything else goes to ``devices[0]``."""
-    from diffusers import Cosmos3OmniPipeline
-    from huggingface_hub.errors import HfHubHTTPError
-
     looks_local = os.path.isabs(model) or model.startswith(".") or os.path.exists(model) or model.count("/") != 1
     if looks_local and not (Path(model) / "model_index.json").is_file():
         raise ModelNotAvailableError(model, "no diffusers pipeline directory (model_index.json) there")
+    path = model if looks_local else _cached_snapshot_when_offline(model)
+    from diffusers import Cosmos3OmniPipeline  # seconds to import: only once there is something to load
+    from huggingface_hub.errors import HfHubHTTPError
+
     try:
         if devices is None:
-            return Cosmos3OmniPipeline.from_pretrained(model, use_safetensors=True, **kwargs)
-        transformer = _load_split_transformer(model, devices, kwargs["dtype"])
-        pipe = Cosmos3OmniPipeline.from_pretrained(model, use_safetensors=True, transformer=transformer, **kwargs)
+            return Cosmos3OmniPipeline.from_pretrained(path, use_safetensors=True, **kwargs)
+        transformer = _load_split_transformer(path, devices, kwargs["dtype"])
+        pipe = Cosmos3OmniPipeline.from_pretrained(path, use_safetensors=True, transformer=transformer, **kwargs)
         pipe.vae.to(devices[0])
         return pipe
     except (HfHubHTTPError, OSError) as exc:

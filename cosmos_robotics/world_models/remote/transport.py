@@ -32,7 +32,7 @@ class RemoteConfig:
     read_timeout_s: float = 120.0  # one HTTP exchange; blocking endpoints (TRT ``/sync``, NIM) need it long
     job_timeout_s: float = 1800.0  # whole call, submission to result
     poll_interval_s: float = 0.5
-    max_retries: int = 4  # extra attempts on 429 / 5xx / connection errors
+    max_retries: int = 4  # extra attempts on 429 / 5xx / dropped connections (not on a first refusal)
     backoff_s: float = 0.5  # first retry delay; doubles each attempt
     backoff_max_s: float = 8.0
     max_resubmits: int = 1  # vLLM-Omni: resubmit a job the server forgot (restart); 0 -> JobLostError at once
@@ -93,11 +93,14 @@ class Transport:
             raise JobCancelledError(f"{what} cancelled by the caller", self.config.base_url)
 
     def send(self, method: str, path: str, deadline: Deadline, cancel: threading.Event, *, allow_404: bool = False,
-             **kwargs: Any) -> httpx.Response:
-        """One logical request. Retries 429/5xx/connection errors ``max_retries`` times with exponential backoff.
+             reached: bool = False, **kwargs: Any) -> httpx.Response:
+        """One logical request. Retries 429/5xx/dropped connections ``max_retries`` times with exponential backoff.
 
-        A read timeout is not retried (the server may still be working on it): it raises ``RemoteTimeoutError``.
-        Other 4xx raise ``RequestRejectedError`` with the server's reason; 404 is returned when ``allow_404``.
+        A refused connection (nothing listens at the address) raises ``ServerUnreachableError`` at once, unless
+        ``reached``: the server answered earlier in this call (a job was submitted), so a refusal now is a restart
+        worth waiting for. A read timeout is not retried (the server may still be working on it): it raises
+        ``RemoteTimeoutError``. Other 4xx raise ``RequestRejectedError`` with the server's reason; 404 is returned
+        when ``allow_404``.
         """
         cfg, url = self.config, self.url(path)
         last: tuple[int | None, str] = (None, "")
@@ -116,7 +119,14 @@ class Transport:
                 raise RemoteTimeoutError(
                     f"no answer within {cfg.read_timeout_s:g} s; raise read_timeout_s or check "
                     "the server's load", url) from None
-            except httpx.TransportError as exc:  # refused, reset, connect timeout, protocol error
+            except httpx.ConnectError as exc:  # refused or unresolvable: nothing to wait for on a first contact
+                if not reached:
+                    raise ServerUnreachableError(
+                        f"cannot connect ({exc}); nothing accepts connections at {cfg.base_url}: start the server "
+                        "(`cosmos-robotics serve`, `vllm serve ... --omni`, `trtllm-serve`) or fix the URL",
+                        url) from None
+                last = (None, f"{type(exc).__name__}: {exc}")
+            except httpx.TransportError as exc:  # reset, connect timeout, protocol error
                 last = (None, f"{type(exc).__name__}: {exc}")
             else:
                 if response.status_code not in self.RETRY_STATUSES:

@@ -102,12 +102,12 @@ class VllmOmniWorldModel(RemoteWorldModel):
 
     def _status(self, job_id: str, deadline: Deadline, cancel) -> dict[str, Any] | None:
         path = f"/v1/videos/{job_id}"
-        response = self.transport.send("GET", path, deadline, cancel, allow_404=True)
+        response = self.transport.send("GET", path, deadline, cancel, allow_404=True, reached=True)
         return None if response.status_code == 404 else self.transport.json(response, self.transport.url(path))
 
     def _content(self, job_id: str, num_frames: int, deadline: Deadline, cancel):
         path = f"/v1/videos/{job_id}/content"
-        response = self.transport.send("GET", path, deadline, cancel, allow_404=True)
+        response = self.transport.send("GET", path, deadline, cancel, allow_404=True, reached=True)
         if response.status_code == 404:
             raise JobLostError(f"video of finished job {job_id} is gone (server restarted or evicted it)",
                                self.transport.url(path), 404)

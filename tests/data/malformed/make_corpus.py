@@ -130,7 +130,6 @@ def main() -> None:
         "empty_list": write("actions/empty_list.json", "[]"),
         "empty_rows": write("actions/empty_rows.json", "[[]]"),
         "wrong_width": write("actions/wrong_width.json", json.dumps([[0.0, 0, 0, *ROT6D]] * 4)),
-        "long_chunk": write("actions/long_chunk.json", json.dumps([[0.0, 0, 0, *ROT6D, 0.5]] * 40)),
         "far_rot6d": write("actions/far_rot6d.json", json.dumps([[0.0, 0, 0, 5, 5, 5, 0, 0, 0, 0.5]] * 4)),
         "npy_garbage": write("actions/garbage.npy", bytes(range(256)) * 4),
         "npy_empty": write("actions/empty.npy", b""),
@@ -162,8 +161,6 @@ def main() -> None:
     joint_limit = write("actions/joint_limit.json", json.dumps([[0, 0, 0, -1.0, 0, 1.0, 0, 1]] * 3 +
                                                                 [[0, 0, 0, -1.0, 9.0, 1.0, 0, 1]]))
     case("decode_droid_joint_limit", "actions", "decode", "--embodiment", "droid_joint", joint_limit)
-    case("decode_droid_joint_long", "actions", "decode", "--embodiment", "droid_joint",
-         write("actions/joint_long.json", json.dumps([[0, 0, 0, -1.0, 0, 1.0, 0, 1]] * 33)))
     case("decode_droid_joint_gripper", "actions", "decode", "--embodiment", "droid_joint",
          write("actions/joint_gripper.json", json.dumps([[0, 0, 0, -1.0, 0, 1.0, 0, 3]])))
     case("decode_droid_joint_initial_pose", "actions", "decode", "--embodiment", "droid_joint",
