@@ -27,7 +27,7 @@ def _episodes(out):
 def test_ray_workers_write_the_single_process_episodes(ray_cluster, tmp_path, capsys):
     from cosmos_robotics.cli import main
 
-    single = evaluate(POLICIES, tmp_path / "single", episodes=2, episode_length=16, videos=1, threads=1,
+    single = evaluate(POLICIES, tmp_path / "single", episodes=2, steps=16, videos=1, threads=1,
                       progress=False)
     code = main(["evaluate", "--policies", *POLICIES, *SMALL, "--ray", "local", "--workers", "2",
                  "--gpus-per-worker", "0", "--out", str(tmp_path / "ray")])
