@@ -630,7 +630,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, nargs="+", default=[20, 50], help="demonstrations per study (default 20 50)")
     parser.add_argument("--k", type=int, nargs="+", default=None, help="synthetic / extra episodes per N (default N)")
     parser.add_argument("--eval-seeds", type=int, default=100)
-    parser.add_argument("--train-steps", type=int, default=3000)
+    parser.add_argument("--train-steps", type=int, default=4000)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0, help="policy initialization and batch sampling, every arm")
     parser.add_argument("--log-every", type=int, default=250, help="training steps between validation losses")
