@@ -1,6 +1,8 @@
 """The numbers an offline policy evaluation reports, on plain arrays so tests can check them by hand.
 
 * ``wilson``: the Wilson score interval of a success rate (good at 0/n and n/n, unlike the normal interval).
+* ``newcombe``: the interval of a difference of two success rates built from their Wilson intervals (Newcombe
+  1998, method 10), e.g. the uplift of one training arm over another.
 * ``pearson`` / ``spearman``: correlation of per-policy success rates (Spearman: Pearson of average ranks).
 * ``mmrv``: mean maximum rank violation (SIMPLER, Li et al. 2024): for each policy, the largest simulator
   margin ``|real_i - real_j|`` over the policies ``j`` the world model orders differently (strict comparisons, so
@@ -24,6 +26,16 @@ def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def newcombe(successes_1: int, n_1: int, successes_2: int, n_2: int, z: float = Z95) -> tuple[float, float]:
+    """Interval of ``p1 - p2`` for independent samples; conservative for two policies run on the same seeds."""
+    if n_1 == 0 or n_2 == 0:
+        return -1.0, 1.0
+    p1, p2 = successes_1 / n_1, successes_2 / n_2
+    (l1, u1), (l2, u2) = wilson(successes_1, n_1, z), wilson(successes_2, n_2, z)
+    d = p1 - p2
+    return d - float(np.hypot(p1 - l1, u2 - p2)), d + float(np.hypot(u1 - p1, p2 - l2))
 
 
 def pearson(x, y) -> float:

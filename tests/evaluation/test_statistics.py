@@ -14,6 +14,16 @@ def test_wilson_matches_hand_computed_bounds():
     assert st.wilson(0, 0) == (0.0, 1.0)
 
 
+def test_newcombe_reproduces_the_published_examples():
+    # Newcombe (1998), Stat. Med. 17:873, Table II, method 10 (score interval from the two Wilson intervals)
+    assert st.newcombe(56, 70, 48, 80) == pytest.approx((0.0524, 0.3339), abs=1e-4)
+    assert st.newcombe(9, 10, 3, 10) == pytest.approx((0.1705, 0.8090), abs=1e-4)
+    assert st.newcombe(6, 7, 2, 7) == pytest.approx((0.0582, 0.8062), abs=1e-4)
+    assert st.newcombe(5, 56, 0, 29) == pytest.approx((-0.0381, 0.1926), abs=1e-4)
+    assert st.newcombe(0, 100, 0, 100) == pytest.approx((-0.0370, 0.0370), abs=1e-4)  # symmetric at 0 vs 0
+    assert st.newcombe(3, 10, 0, 0) == (-1.0, 1.0)
+
+
 def test_pearson_and_spearman_by_hand():
     # dx = [-1, 0, 1], dy = [-4/3, -1/3, 5/3]: r = 3 / sqrt(2 * 42/9) = 9 / sqrt(84)
     assert st.pearson([0, 1, 2], [0, 1, 3]) == pytest.approx(9 / np.sqrt(84))
