@@ -118,10 +118,18 @@ def dispatch_split(transformer, split: TransformerSplit):
     """Move each module to its device and hook it (inputs follow the layer; the output returns to ``devices[0]``).
     Idempotent: a transformer loaded with ``device_map=split.device_map`` is re-hooked with the right main device."""
     from accelerate import dispatch_model
+    from accelerate.hooks import remove_hook_from_module
 
     with parameter_keys_allowed():
-        return dispatch_model(transformer, device_map=split.device_map, main_device=split.devices[0],
-                              force_hooks=True)
+        dispatched = dispatch_model(transformer, device_map=split.device_map, main_device=split.devices[0],
+                                    force_hooks=True)
+    # One hook per layer is enough (a layer's weights all sit on its device); hooks on its submodules would only
+    # re-check devices, and they are compile-disabled, so ``torch.compile(fullgraph=True)`` of the layer body fails.
+    for layer in dispatched.layers:
+        for module in layer.modules():
+            if module is not layer and hasattr(module, "_hf_hook"):
+                remove_hook_from_module(module)
+    return dispatched
 
 
 def transformer_devices(transformer) -> set[torch.device]:
