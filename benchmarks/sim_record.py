@@ -69,9 +69,9 @@ def image_check(root: Path) -> dict:
     """PSNR (dB) of episode 0's decoded frames against the simulator's own renders of seed 0, per camera."""
     import av
 
-    from cosmos_robotics.cli.sim import simulate_episode
+    from cosmos_robotics.rollout.record import simulate_record  # what a `sim record` worker runs
 
-    truth = simulate_episode((("expert", 128, 100), 0)).frames
+    truth = simulate_record((("expert", 128, 100), 0)).frames
     out = {}
     for cam, frames in truth.items():
         video = sorted((root / "videos" / f"observation.images.{cam}").rglob("*.mp4"))[0]
