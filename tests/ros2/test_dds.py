@@ -130,6 +130,7 @@ def test_joint_chunks_reach_the_arm_and_the_stop_halts_it(tmp_path):
             def q1() -> float:
                 return m.joint_positions(spy.got[t.joint_states][-1][1], NAMES)[0]
 
+            wait_for(lambda: spy.got[t.joint_states], 5.0, "the joint states")  # none yet on a loaded machine
             start = q1()
             wait_for(lambda: q1() - start > 0.05, 10.0, "joint1 to follow the ramp")  # a few points executed
             assert q1() - start < 0.32
