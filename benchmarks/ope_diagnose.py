@@ -168,11 +168,25 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=3e-4)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--candidate", type=Path, default=Path("outputs/ope_diagnose_candidate"))
+    parser.add_argument("--compare", type=Path, default=None, metavar="WEIGHTS",
+                        help="only part 1, for the shipped weights and these, on the same held-out episodes "
+                             "(writes ope_diagnose_compare.json)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     start, before = time.perf_counter(), machine()
     held_out = simulate([(DIAGNOSIS_SEED + i, spec, False) for spec in HELD_OUT for i in range(args.held_out)],
                         args.workers, "held-out episodes")
+    if args.compare is not None:
+        models = {"shipped": load_checkpoint(DEFAULT_WEIGHTS), str(args.compare): load_checkpoint(args.compare)}
+        result = {"command": f"benchmarks/ope_diagnose.py --held-out {args.held_out} --compare WEIGHTS",
+                  "compared": str(args.compare), "held_out": {"policies": list(HELD_OUT), "seeds": [
+                      DIAGNOSIS_SEED, DIAGNOSIS_SEED + args.held_out - 1], "simulator_successes": {
+                      s: int(sum(bool(e.success[-1]) for p, e in held_out if p == s)) for s in HELD_OUT}},
+                  "open_loop_pre_grasp": {k: open_loop(m.state_head, m, held_out) for k, m in models.items()},
+                  "seconds": round(time.perf_counter() - start, 1), "machine_before": before}
+        RESULT.with_name("ope_diagnose_compare.json").write_text(json.dumps(result, indent=1) + "\n")
+        print(json.dumps(result["open_loop_pre_grasp"], indent=1))
+        return
     train = simulate([(NEAR_MISS_SEED + i, NEAR_MISS[i % len(NEAR_MISS)], False) for i in range(args.near_miss)]
                      + [(i, *ladder_spec(i, 512)) for i in range(args.replay)], args.workers, "training episodes")
     model = load_checkpoint(DEFAULT_WEIGHTS)

@@ -82,19 +82,21 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("outputs/ope_study"))
     parser.add_argument("--policies", nargs="+", default=list(POLICIES))
+    parser.add_argument("--videos", type=int, default=2, help="seeds per policy with side-by-side videos (0: no "
+                                                               "PyAV needed, e.g. on a GPU machine without it)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     before = machine()
     world_model = EmbeddedWorldModel()
     report = evaluate(args.policies, args.out, world_model=world_model, episodes=args.episodes,
-                      steps=args.steps, workers=args.workers)
+                      steps=args.steps, workers=args.workers, videos=args.videos)
     from cosmos_robotics.evaluation.evaluate import load_protocol
 
     by_detector = {"head": digest(report)}
     for name in ("frame",):
         by_detector[name] = digest(build_report(args.out, load_protocol(args.out), make_detector(name, world_model)))
     result = {"command": f"benchmarks/ope_study.py --episodes {args.episodes} --steps {args.steps} "
-                         f"--workers {args.workers}",
+                         f"--workers {args.workers} --videos {args.videos}",
               "policies": args.policies, "detectors": by_detector, "shuffle_check_head": shuffle_check(report),
               "final_flange_gap_mm": flange_gap(args.out, report),
               "cost": {k: report["cost"][k] for k in ("world_model", "simulator", "world_model_speedup")},

@@ -18,7 +18,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from cosmos_robotics.training.data import Episodes, generate_episodes
-from cosmos_robotics.training.embedded import train
+from cosmos_robotics.training.embedded import fine_tune_start, train
 from cosmos_robotics.world_models.embedded.checkpoint import save_checkpoint
 from cosmos_robotics.world_models.embedded.config import ModelConfig, TrainConfig
 
@@ -34,11 +34,14 @@ def parse_configs(pairs: list[str]) -> dict[str, ModelConfig]:
 
 
 def train_one(name: str, config: ModelConfig, episodes: Episodes, train_config: TrainConfig, device: str,
-              out: Path, note: str) -> None:
+              out: Path, note: str, init: str | None) -> None:
     log_file = (out / f"{name}.log").open("w")
     sys.stdout = sys.stderr = log_file  # one readable log per config (tqdm writes to stderr)
-    model, log = train(episodes, train_config, config, device)
+    start, start_log = fine_tune_start(init) if init else (None, None)
+    model, log = train(episodes, train_config, None if start else config, device, init=start)
     log["data"] = note
+    if start_log is not None:
+        log["init"] = start_log
     save_checkpoint(model, out / name, log)
     print(json.dumps({k: log[k] for k in ("train_seconds", "episodes", "parameters")}), flush=True)
 
@@ -51,6 +54,8 @@ def main() -> None:
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=16)
     parser.add_argument("--device", default="cuda")
+    parser.add_argument("--init", default=None, help="fine-tune these weights (`bundled`: the shipped ones); the "
+                                                      "configs must then be {}")
     defaults = TrainConfig()
     for f in fields(TrainConfig):
         parser.add_argument("--" + f.name.replace("_", "-"), type=type(getattr(defaults, f.name)),
@@ -63,7 +68,8 @@ def main() -> None:
     note = f"simulated: {args.episodes} episodes from seed {args.first_seed}"
     # fork: the children share the episodes' memory; CUDA is first touched inside each child.
     ctx = multiprocessing.get_context("fork")
-    procs = {name: ctx.Process(target=train_one, args=(name, c, episodes, train_config, args.device, args.out, note))
+    procs = {name: ctx.Process(target=train_one, args=(name, c, episodes, train_config, args.device, args.out, note,
+                                                        args.init))
              for name, c in configs.items()}
     for p in procs.values():
         p.start()

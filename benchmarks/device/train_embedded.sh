@@ -3,8 +3,12 @@
 #   bash benchmarks/device/train_embedded.sh                       # the shipped config (ModelConfig defaults)
 #   bash benchmarks/device/train_embedded.sh 'a={"style": "separable", "dec_channels": [32, 16]}' 'b={...}'
 #     (several ModelConfig candidates trained side by side from one simulated data set, then evaluated)
+#   INIT=bundled LR=3e-4 EPISODES=768 bash benchmarks/device/train_embedded.sh 'tuned={}'
+#     (fine-tune the shipped weights; they are evaluated beside the result, as `init`, in the same run)
 # Writes $OUT/<name>.tgz (weights dir, training log, eval.json) and $OUT/run.log. Env: DEBS, WHEELS (folders of
-# the carried .deb / .whl files), EPISODES (512), BUDGET (training seconds per config, 240), EVAL_S (240).
+# the carried .deb / .whl files), EPISODES (512), BUDGET (training seconds per config, 240), EVAL_S (240),
+# INIT (weights to fine-tune: a directory or `bundled`), LR (peak learning rate, 1e-3), BASELINE (0: do not
+# evaluate the INIT weights beside the result).
 set -o pipefail
 DEBS=${DEBS:-outputs/dev_gl} WHEELS=${WHEELS:-outputs/dev_whl} W=/tmp/w
 for f in "$DEBS"/*.deb; do dpkg -x "$f" /; done; ldconfig
@@ -16,10 +20,15 @@ python3 -c "import torch, mujoco, safetensors; print(torch.__version__, torch.cu
 names=(); for c in "$@"; do names+=("${c%%=*}"); done
 SECONDS=0
 python3 benchmarks/device/train_candidates.py --out $W --episodes "${EPISODES:-512}" --workers 16 --device cuda \
-  --time-budget-s "${BUDGET:-240}" --batch-size 32 --steps 100000 --log-every 200 "$@" 2>&1 \
+  --time-budget-s "${BUDGET:-240}" --batch-size 32 --steps 100000 --log-every 200 --lr "${LR:-1e-3}" \
+  ${INIT:+--init "$INIT"} "$@" 2>&1 \
   | tr '\r' '\n' | grep -v '^ *$' | grep -v 'simulating:.*it/s\|simulating:.*ep/s' | tail -5
 echo "trained in ${SECONDS}s"
 for n in "${names[@]}"; do grep -o '"train_seconds.*' $W/$n.log; done
+if [ -n "$INIT" ] && [ "${BASELINE:-1}" = 1 ]; then  # the starting weights, evaluated beside on the same seeds
+  if [ "$INIT" = bundled ]; then cp -r cosmos_robotics/world_models/embedded/weights $W/init; else cp -r "$INIT" $W/init; fi
+  names+=(init)
+fi
 workers=$(( 16 / ${#names[@]} )) pids=()
 for n in "${names[@]}"; do
   [ -f $W/$n/model.safetensors ] || continue

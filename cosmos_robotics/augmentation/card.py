@@ -71,6 +71,8 @@ def checkpoint_identity(backend: str, checkpoint: str | None) -> tuple[str | Non
         if training.is_file():
             log = json.loads(training.read_text())
             facts = {k: log.get(k) for k in ("episodes", "episode_seeds", "device", "train_seconds")}
+            if "init" in log:  # a fine-tune: the data of the model it started from counts too
+                facts["fine_tuned_from"] = {k: log["init"].get(k) for k in ("episodes", "episode_seeds")}
         return file_digest(directory / WEIGHTS_FILE), facts
     if checkpoint and Path(checkpoint).is_file():
         return file_digest(Path(checkpoint)), {}
@@ -96,6 +98,9 @@ def dataset_card(config: dict, log: RunLog, checkpoint: str | None, training: di
             reasons[key] = reasons.get(key, 0) + 1
     seen = (f"{training.get('episodes')} SimDroid-v0 episodes, seeds {training.get('episode_seeds')}"
             if training else "not recorded with the checkpoint")
+    if start := training.get("fine_tuned_from"):
+        seen += (f", fine-tuned from a model trained on {start['episodes']} SimDroid-v0 episodes, seeds "
+                 f"{start['episode_seeds']}")
     lines = [
         "---", "tags: [LeRobot, synthetic, world-model, cosmos-robotics]", "---", "",
         "# Synthetic robot episodes (world-model augmentation)", "",

@@ -29,7 +29,8 @@ def register(sub) -> None:
         "Trains the embedded world model (forward and inverse dynamics, policy, state and success heads) on\n"
         "SimDroid-v0 episodes simulated in memory (--episodes) or on LeRobot v3 datasets recorded by\n"
         "`cosmos-robotics sim record` (--data). Writes model.safetensors, config.json and training.json.",
-        "cosmos-robotics train --out weights/ --episodes 512 --steps 3096 --device cuda")
+        "cosmos-robotics train --out weights/ --episodes 512 --steps 3096 --device cuda\n"
+        "cosmos-robotics train --out tuned/ --data my_recording/ --init bundled --lr 3e-4 --steps 500")
     parser.add_argument("--out", type=Path, required=True, help="directory for model.safetensors + config + log")
     parser.add_argument("--data", action="append", default=[], metavar="DIR",
                         help="LeRobot v3 dataset recorded by `sim record` (repeatable or comma-separated); "
@@ -39,6 +40,9 @@ def register(sub) -> None:
     parser.add_argument("--first-seed", type=int, default=None, help="seed of the first simulated episode (0 unless --data is given)")
     parser.add_argument("--workers", type=int, default=1, help="processes simulating, or decoding + replaying --data")
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+    parser.add_argument("--init", metavar="DIR|bundled", default=None,
+                        help="fine-tune these embedded weights (`bundled`: the shipped ones) instead of training from "
+                             "scratch; their training log is kept in the new one")
     defaults = TrainConfig()
     for f in fields(TrainConfig):
         parser.add_argument("--" + f.name.replace("_", "-"), type=type(getattr(defaults, f.name)),
@@ -48,7 +52,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from cosmos_robotics.training.data import generate_episodes, load_recorded_episodes
-    from cosmos_robotics.training.embedded import train, training_device
+    from cosmos_robotics.training.embedded import fine_tune_start, train, training_device
     from cosmos_robotics.world_models.embedded.checkpoint import save_checkpoint
     from cosmos_robotics.world_models.embedded.config import TrainConfig
 
@@ -68,8 +72,11 @@ def run(args) -> int:
         sim = {k: v if (v := getattr(args, k)) is not None else d for k, d in SIMULATED_DEFAULTS.items()}
         episodes = generate_episodes(sim["episodes"], sim["first_seed"], config.episode_length, args.workers)
         source = f"simulated: {sim['episodes']} episodes from seed {sim['first_seed']}"
-    model, log = train(episodes, config, device=device)
+    init, init_log = fine_tune_start(args.init) if args.init is not None else (None, None)
+    model, log = train(episodes, config, device=device, init=init)
     log["data"] = source
+    if init_log is not None:
+        log["init"] = init_log
     save_checkpoint(model, args.out, log)
     print(json.dumps({k: log[k] for k in ("train_seconds", "episodes", "parameters")}))
     return 0

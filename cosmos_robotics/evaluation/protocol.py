@@ -74,10 +74,18 @@ class Protocol:
 
 
 def training_ranges(training_json: Path, source: str) -> list[SeedRange]:
-    """``episode_seeds: [first, last]`` of a ``training.json`` (the embedded trainer's provenance)."""
-    training = json.loads(Path(training_json).read_text())
+    """``episode_seeds: [first, last]`` of a ``training.json`` (the embedded trainer's provenance), and of the
+    logs it was fine-tuned from."""
+    return _seed_ranges(json.loads(Path(training_json).read_text()), source)
+
+
+def _seed_ranges(training: dict, source: str) -> list[SeedRange]:
+    """A fine-tuned model's log keeps the log of the model it started from under ``init``: its seeds count too."""
     first, last = training["episode_seeds"]
-    return [SeedRange(source, int(first), int(last))]
+    ranges = [SeedRange(source, int(first), int(last))]
+    if "init" in training:
+        ranges += _seed_ranges(training["init"], f"{source} (the run it was fine-tuned from)")
+    return ranges
 
 
 def policy_ranges(policy) -> list[SeedRange]:

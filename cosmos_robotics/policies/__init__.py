@@ -1,7 +1,8 @@
 """Policies behind one chunk-level protocol (``policies.base``), built from spec strings such as
 ``expert:noise=0.02,slip=0.3`` or ``embedded:replan=8``; a policy's ``name`` is its canonical spec.
 
-* ``expert`` -- the scripted SimDroid expert (needs privileged simulator state: simulator only);
+* ``expert`` -- the scripted SimDroid expert (needs privileged simulator state: simulator only; flaws ``noise``,
+  ``slip``, ``miss``);
   ``contract=1`` limits it to the Cosmos 3 DROID contract's speed.
 * ``embedded`` -- the shipped embedded model's policy head (cameras + state only); ``replan=k`` executes k of its
   16 rows, ``ensemble=m`` re-plans every step with ACT temporal ensembling instead; ``noise=sigma`` adds a
@@ -94,7 +95,7 @@ def _lerobot(path: str, layout: str | None = None, seed: int | None = None) -> P
 
 POLICIES = {"expert": _expert, "embedded": _embedded, "planner": _planner, "random": _random, "replay": _replay,
             "openpi": _openpi, "lerobot": _lerobot}
-PARAMETERS = {"expert": ("noise", "slip", "contract"), "embedded": ("replan", "ensemble", "noise"), "random": (),
+PARAMETERS = {"expert": ("noise", "slip", "miss", "contract"), "embedded": ("replan", "ensemble", "noise"), "random": (),
               "planner": ("samples", "iterations", "elites", "noise", "replan"), "replay": ("dataset", "episode"),
               "openpi": ("url", "replan", "timeout", "composed"), "lerobot": ("path", "layout")}
 TEXT_PARAMETERS = ("dataset", "url", "path", "layout")  # every other value is a number

@@ -13,6 +13,11 @@ Flaws that grade its quality:
   component, every step; the noisy action is then clipped to the env's action bounds by the policy itself.
 * ``slip`` -- probability per episode that the grasp slips: a few steps into the lift the gripper opens for three
   steps, the cube drops, and the expert carries on with its script without noticing.
+* ``miss`` -- probability per episode that the grasp is aimed beside the cube: the whole approach and grasp target
+  a point ``MISS_OFFSET`` (1.5-4.5 cm, random horizontal direction) off the cube centre, so the fingers close on
+  its edge or on nothing, and the expert carries on without noticing. These near-misses are the failures learned
+  policies make (the other flaws never close the gripper beside the cube), so a world model trained without them
+  imagines every grasp as held.
 
 Step sizes stay inside DROID's per-step motion range (~1.5 cm, ~0.05 rad at 15 Hz) so recorded windows fall inside
 the Cosmos 3 DROID normalization statistics.
@@ -39,6 +44,7 @@ CENTRED = 0.01  # horizontal tolerance (m) over the cube while descending
 GRASP_STEPS = 6
 RELEASE_STEPS = 5
 SLIP_OPEN_STEPS = 3
+MISS_OFFSET = (0.015, 0.045)  # range (m) of the grasp aim's horizontal offset in a missed grasp
 
 
 class Phase(IntEnum):
@@ -67,13 +73,14 @@ def _wrap_quarter_turn(angle: float) -> float:
 class ScriptedExpert:
     """Pick-and-place waypoint expert; ``act`` needs the env's ``info`` (privileged state)."""
 
-    def __init__(self, noise: float = 0.0, slip: float = 0.0, seed: int | None = None):
+    def __init__(self, noise: float = 0.0, slip: float = 0.0, miss: float = 0.0, seed: int | None = None):
         if noise < 0:
             raise ValueError(f"noise must be >= 0, got {noise}")
-        if not 0.0 <= slip <= 1.0:
-            raise ValueError(f"slip must be in [0, 1], got {slip}")
-        self.noise, self.slip = float(noise), float(slip)
-        params = [f"{k}={v:g}" for k, v in (("noise", self.noise), ("slip", self.slip)) if v]
+        for name, value in (("slip", slip), ("miss", miss)):
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {value}")
+        self.noise, self.slip, self.miss = float(noise), float(slip), float(miss)
+        params = [f"{k}={v:g}" for k, v in (("noise", self.noise), ("slip", self.slip), ("miss", self.miss)) if v]
         self.name = "expert" + (":" + ",".join(params) if params else "")
         self.reset(seed)
 
@@ -83,6 +90,10 @@ class ScriptedExpert:
         self._phase_steps = 0
         self._carried = 0  # steps spent lifting and carrying, for timing the slip
         self._slip_at = int(self._rng.integers(2, 5)) if self._rng.random() < self.slip else None
+        self._aim = np.zeros(3)  # offset of the grasp aim from the cube centre
+        if self.miss and self._rng.random() < self.miss:
+            angle, distance = self._rng.uniform(0.0, 2 * np.pi), self._rng.uniform(*MISS_OFFSET)
+            self._aim[:2] = distance * np.cos(angle), distance * np.sin(angle)
 
     @property
     def phase(self) -> Phase:
@@ -91,6 +102,7 @@ class ScriptedExpert:
     def act(self, observation: dict, info: dict) -> np.ndarray:
         p = info["privileged"]
         tcp, cube, plate = p["tcp_pos"], p["cube_pos"], p["plate_pos"]
+        aim = cube + self._aim if self._phase <= Phase.GRASP else cube
         cube_x = Rotation.from_quat(p["cube_quat"], scalar_first=True).as_matrix()[:, 0]
         cube_yaw = np.arctan2(cube_x[1], cube_x[0])
         finger = p["tcp_mat"][:, 1]
@@ -98,19 +110,19 @@ class ScriptedExpert:
 
         target, step, gripper = tcp, FREE_STEP, 0.0
         if self._phase == Phase.ALIGN:
-            target = np.array([cube[0], cube[1], HOVER_Z])
+            target = np.array([aim[0], aim[1], HOVER_Z])
             if np.linalg.norm((target - tcp)[:2]) < REACHED and abs(target[2] - tcp[2]) < 2 * REACHED \
                     and abs(yaw_error) < ALIGNED:
                 self._advance(Phase.DESCEND)
         if self._phase == Phase.DESCEND:
             # Go down only while centred over the cube; otherwise re-centre at the current height first.
-            centred = np.linalg.norm((cube - tcp)[:2]) < CENTRED
-            target = np.array([cube[0], cube[1], cube[2] - GRASP_DEPTH if centred else tcp[2]])
+            centred = np.linalg.norm((aim - tcp)[:2]) < CENTRED
+            target = np.array([aim[0], aim[1], aim[2] - GRASP_DEPTH if centred else tcp[2]])
             step = FINE_STEP
             if centred and tcp[2] - target[2] < REACHED / 2:
                 self._advance(Phase.GRASP)
         if self._phase == Phase.GRASP:
-            target, step, gripper = np.array([cube[0], cube[1], cube[2] - GRASP_DEPTH]), FINE_STEP, 1.0
+            target, step, gripper = np.array([aim[0], aim[1], aim[2] - GRASP_DEPTH]), FINE_STEP, 1.0
             if self._phase_steps >= GRASP_STEPS:
                 self._advance(Phase.LIFT)
         if self._phase == Phase.LIFT:

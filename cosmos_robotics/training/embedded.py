@@ -8,8 +8,10 @@ part of the batch; the policy imitates the chunks of the noise-free (and lightly
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import asdict, replace
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -17,6 +19,11 @@ from tqdm import tqdm
 
 from cosmos_robotics.errors import CosmosRoboticsError
 from cosmos_robotics.training.data import Episodes
+from cosmos_robotics.world_models.embedded.checkpoint import (
+    DEFAULT_WEIGHTS,
+    load_checkpoint,
+    load_training_log,
+)
 from cosmos_robotics.world_models.embedded.config import CHUNK, ModelConfig, TrainConfig
 from cosmos_robotics.world_models.embedded.model import EmbeddedNet, to_model_images
 
@@ -115,14 +122,27 @@ def training_device(device: str) -> torch.device:
     return resolved
 
 
+def fine_tune_start(weights: str) -> tuple[EmbeddedNet, dict]:
+    """The model and training log to fine-tune from: a checkpoint directory, or ``bundled`` for the shipped one."""
+    directory = DEFAULT_WEIGHTS if weights == "bundled" else Path(weights)
+    return load_checkpoint(directory), load_training_log(directory)
+
+
 def train(episodes: Episodes, config: TrainConfig, model_config: ModelConfig | None = None,
-          device: str | torch.device = "cpu") -> tuple[EmbeddedNet, dict]:
-    """Train from scratch; returns the model (eval mode) and a log for the model card."""
+          device: str | torch.device = "cpu", init: EmbeddedNet | None = None) -> tuple[EmbeddedNet, dict]:
+    """Train from scratch, or fine-tune a copy of ``init`` (its normalization is kept: its weights were learned on
+    it, and ``model_config`` must be ``init``'s or None); returns the model (eval mode) and a log for the card."""
     device = torch.device(device)
-    model_config = model_config or ModelConfig()
+    if init is not None and model_config not in (None, init.config):
+        raise CosmosRoboticsError(f"fine-tuning keeps the architecture: expected {init.config}, got {model_config}")
     torch.manual_seed(config.seed)
-    model = EmbeddedNet(model_config)
-    fit_normalization(model, episodes)
+    if init is None:
+        model_config = model_config or ModelConfig()
+        model = EmbeddedNet(model_config)
+        fit_normalization(model, episodes)
+    else:
+        model_config = init.config
+        model = copy.deepcopy(init).float()
     model.to(device)
     data = Batches(episodes, device, config.seed)
     if config.time_budget_s > 0:

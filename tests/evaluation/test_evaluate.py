@@ -74,7 +74,8 @@ def test_rerun_resumes_and_other_settings_are_refused(small_run, world_model):
 
 
 def test_training_seeds_are_refused(world_model, tmp_path):
-    with pytest.raises(SeedOverlapError, match=r"embedded world model training used seeds 0-511 \(2 overlapping\)"):
+    with pytest.raises(SeedOverlapError, match=r"embedded world model training used seeds 0-895 \(2 overlapping\); "
+                       r"embedded world model training \(the run it was fine-tuned from\) used seeds 0-511 \(2 "):
         evaluate(["random"], tmp_path, world_model=world_model, **{**SMALL, "seed_start": 510})
     assert not any(tmp_path.iterdir())  # refused before anything ran
 

@@ -18,6 +18,7 @@ from cosmos_robotics.rollout import run_episode
         ("expert:noise=0.03", "expert:noise=0.03", 0.03, 0.0),
         ("expert:slip=0.3", "expert:slip=0.3", 0.0, 0.3),
         ("expert:noise=0.02,slip=0.3", "expert:noise=0.02,slip=0.3", 0.02, 0.3),
+        ("expert:miss=0.5", "expert:miss=0.5", 0.0, 0.0),
         (" expert:slip=0.3, noise=0.02 ", "expert:noise=0.02,slip=0.3", 0.02, 0.3),
     ],
 )
@@ -50,5 +51,19 @@ def test_same_seed_same_actions_and_slip_drops_the_cube():
         assert max(heights) > 0.035, "the expert should lift the cube before it slips"
         assert not episode.is_success
         assert heights[-1] < 0.035  # it fell back down
+    finally:
+        env.close()
+
+
+def test_a_missed_grasp_closes_the_gripper_beside_the_cube():
+    """``miss`` aims the grasp off the cube (seed 1: 3.4 cm): the fingers close fully on nothing, the cube stays on
+    the table, while the same seed without the flaw succeeds."""
+    env = SimChunkEnv(cameras=())
+    try:
+        missed = run_episode(env, make_policy("expert:miss=1", seed=1), seed=1)
+        heights = [i["privileged"]["cube_pos"][2] for i in missed.infos]
+        assert missed.states()[:, 6].max() > 0.85, "the gripper should close on nothing"
+        assert max(heights) < 0.03 and not missed.is_success
+        assert run_episode(env, make_policy("expert", seed=1), seed=1, keep_observations=False).is_success
     finally:
         env.close()

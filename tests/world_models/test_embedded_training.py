@@ -11,6 +11,7 @@ import shutil
 
 import numpy as np
 import pytest
+import torch
 
 from cosmos_robotics.cli import main
 from cosmos_robotics.embodiments.droid import droid_contract_box
@@ -114,3 +115,23 @@ def test_bad_datasets_raise_typed_errors(recorded, copy, tmp_path):
     info_path.write_text(json.dumps(info))
     with pytest.raises(DatasetFormatError, match="missing observation.images.wrist"):
         load_recorded_episodes([copy], episode_length=LENGTH)
+
+
+def test_fine_tune_starts_from_the_given_weights_and_keeps_their_provenance(recorded, tmp_path, capsys):
+    """``train --init DIR`` copies DIR's weights and normalization (a zero learning rate changes nothing) and keeps
+    DIR's training log, so evaluation refuses the seeds of both runs."""
+    from cosmos_robotics.evaluation.protocol import training_ranges
+
+    base, tuned = tmp_path / "base", tmp_path / "tuned"
+    common = ["--data", str(recorded), "--steps", "1", "--batch-size", "2", "--episode-length", str(LENGTH)]
+    assert main(["train", "--out", str(base), *common, "--seed", "3"]) == 0
+    assert main(["train", "--out", str(tuned), *common, "--seed", "4", "--lr", "0", "--weight-decay", "0",
+                 "--init", str(base)]) == 0
+    start, result = load_checkpoint(base).state_dict(), load_checkpoint(tuned).state_dict()
+    assert start.keys() == result.keys() and all(torch.equal(start[k], result[k]) for k in start)
+    log = json.loads((tuned / "training.json").read_text())
+    assert log["init"] == json.loads((base / "training.json").read_text())
+    assert [(r.source, r.first, r.last) for r in training_ranges(tuned / "training.json", "wm")] == [
+        ("wm", SEED, SEED + 1), ("wm (the run it was fine-tuned from)", SEED, SEED + 1)]
+    assert main(["train", "--out", str(tmp_path / "bad"), *common, "--init", str(tmp_path / "nowhere")]) == 2
+    assert "weights not found" in capsys.readouterr().err

@@ -27,6 +27,14 @@ def save_checkpoint(model: EmbeddedNet, directory: Path, training: dict) -> None
     (directory / "training.json").write_text(json.dumps(training, indent=1) + "\n")
 
 
+def load_training_log(directory: Path = DEFAULT_WEIGHTS) -> dict:
+    """``training.json`` of a checkpoint: the provenance a fine-tune of it carries on (under ``init``)."""
+    path = Path(directory) / "training.json"
+    if not path.is_file():
+        raise CosmosRoboticsError(f"embedded checkpoint without its training log: expected {path}")
+    return json.loads(path.read_text())
+
+
 def load_checkpoint(directory: Path = DEFAULT_WEIGHTS, device: str | torch.device = "cpu") -> EmbeddedNet:
     weights = Path(directory) / WEIGHTS_FILE
     if not weights.is_file():
