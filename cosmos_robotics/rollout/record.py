@@ -48,20 +48,15 @@ def record_dataset(out: Path, episodes: int, policy: str, workers: int = 2, seed
     from cosmos_robotics.policies import make_policy
 
     policy_name = make_policy(policy).name  # validates the spec before any process starts
-    # Spawned workers: no inherited EGL/OpenMP state; one llvmpipe thread each (processes scale, threads don't).
-    os.environ.setdefault("LP_NUM_THREADS", "1")
-    workers = min(workers, episodes)
-    with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
-        # The workers start and build their simulator while this process opens the writer (importing lerobot takes
-        # seconds of CPU): done one after the other, the two were most of a short recording's wall time.
-        for _ in range(workers):
-            pool.submit(prepare_worker, resolution, steps)
-        quiet_libraries()
-        with LeRobotEpisodeWriter(out, sim_spec(resolution),
-                                  sim_provenance(policy_name, seed, resolution, steps)) as writer:
-            start = writer.num_committed
-            todo = [((policy_name, resolution, steps), seed + i) for i in range(start, episodes)]
-            if todo:
+    quiet_libraries()
+    with LeRobotEpisodeWriter(out, sim_spec(resolution), sim_provenance(policy_name, seed, resolution, steps)) as writer:
+        start = writer.num_committed
+        todo = [((policy_name, resolution, steps), seed + i) for i in range(start, episodes)]
+        if todo:
+            # Spawned workers: no inherited EGL/OpenMP state; one llvmpipe thread each (processes scale, threads don't).
+            os.environ.setdefault("LP_NUM_THREADS", "1")
+            workers = min(workers, len(todo))
+            with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
                 progress = tqdm(total=episodes, initial=start, unit="episode", desc=f"recording {out.name}")
                 for record in ordered_results(pool, todo, window=2 * workers):
                     writer.add(record)
@@ -70,8 +65,8 @@ def record_dataset(out: Path, episodes: int, policy: str, workers: int = 2, seed
                     progress.update(1)
                     progress.set_postfix(committed=writer.num_committed)
                 progress.close()
-                writer.commit()
-            return RecordingSummary(out, writer.num_committed, sum(e.success for e in writer.episodes), len(todo))
+            writer.commit()
+        return RecordingSummary(out, writer.num_committed, sum(e.success for e in writer.episodes), len(todo))
 
 
 def sim_spec(resolution: int) -> DatasetSpec:
@@ -149,24 +144,13 @@ def episode_record(episode: Episode) -> EpisodeRecord:
 _ENVS: dict = {}
 
 
-def worker_env(resolution: int, steps: int):
-    """The worker process's env for this configuration, built once per process (MuJoCo model and renderer)."""
+def simulate_record(job: tuple[tuple[str, int, int], int]) -> EpisodeRecord:
+    """One rollout in a worker process (the env is built once per process and configuration)."""
+    (policy_name, resolution, steps), seed = job
     from cosmos_robotics.envs import SimChunkEnv
+    from cosmos_robotics.policies import make_policy
 
     key = (resolution, steps)
     if key not in _ENVS:
         _ENVS[key] = SimChunkEnv(image_size=(resolution, resolution), episode_length=steps)
-    return _ENVS[key]
-
-
-def prepare_worker(resolution: int, steps: int) -> None:
-    worker_env(resolution, steps)
-
-
-def simulate_record(job: tuple[tuple[str, int, int], int]) -> EpisodeRecord:
-    """One rollout in a worker process."""
-    (policy_name, resolution, steps), seed = job
-    from cosmos_robotics.policies import make_policy
-
-    env = worker_env(resolution, steps)
-    return episode_record(run_episode(env, make_policy(policy_name, seed=seed), seed))
+    return episode_record(run_episode(_ENVS[key], make_policy(policy_name, seed=seed), seed))
