@@ -18,7 +18,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from cosmos_robotics.training.data import Episodes, generate_episodes
-from cosmos_robotics.training.embedded import fine_tune_start, train
+from cosmos_robotics.training.embedded import train
 from cosmos_robotics.world_models.embedded.checkpoint import save_checkpoint
 from cosmos_robotics.world_models.embedded.config import ModelConfig, TrainConfig
 
@@ -37,11 +37,8 @@ def train_one(name: str, config: ModelConfig, episodes: Episodes, train_config: 
               out: Path, note: str, init: str | None) -> None:
     log_file = (out / f"{name}.log").open("w")
     sys.stdout = sys.stderr = log_file  # one readable log per config (tqdm writes to stderr)
-    start, start_log = fine_tune_start(init) if init else (None, None)
-    model, log = train(episodes, train_config, None if start else config, device, init=start)
+    model, log = train(episodes, train_config, None if init else config, device, init=init)
     log["data"] = note
-    if start_log is not None:
-        log["init"] = start_log
     save_checkpoint(model, out / name, log)
     print(json.dumps({k: log[k] for k in ("train_seconds", "episodes", "parameters")}), flush=True)
 

@@ -52,7 +52,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from cosmos_robotics.training.data import generate_episodes, load_recorded_episodes
-    from cosmos_robotics.training.embedded import fine_tune_start, train, training_device
+    from cosmos_robotics.training.embedded import train, training_device
     from cosmos_robotics.world_models.embedded.checkpoint import save_checkpoint
     from cosmos_robotics.world_models.embedded.config import TrainConfig
 
@@ -72,11 +72,8 @@ def run(args) -> int:
         sim = {k: v if (v := getattr(args, k)) is not None else d for k, d in SIMULATED_DEFAULTS.items()}
         episodes = generate_episodes(sim["episodes"], sim["first_seed"], config.episode_length, args.workers)
         source = f"simulated: {sim['episodes']} episodes from seed {sim['first_seed']}"
-    init, init_log = fine_tune_start(args.init) if args.init is not None else (None, None)
-    model, log = train(episodes, config, device=device, init=init)
+    model, log = train(episodes, config, device=device, init=args.init)
     log["data"] = source
-    if init_log is not None:
-        log["init"] = init_log
     save_checkpoint(model, args.out, log)
     print(json.dumps({k: log[k] for k in ("train_seconds", "episodes", "parameters")}))
     return 0

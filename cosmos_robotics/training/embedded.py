@@ -122,17 +122,16 @@ def training_device(device: str) -> torch.device:
     return resolved
 
 
-def fine_tune_start(weights: str) -> tuple[EmbeddedNet, dict]:
-    """The model and training log to fine-tune from: a checkpoint directory, or ``bundled`` for the shipped one."""
-    directory = DEFAULT_WEIGHTS if weights == "bundled" else Path(weights)
-    return load_checkpoint(directory), load_training_log(directory)
-
-
 def train(episodes: Episodes, config: TrainConfig, model_config: ModelConfig | None = None,
-          device: str | torch.device = "cpu", init: EmbeddedNet | None = None) -> tuple[EmbeddedNet, dict]:
-    """Train from scratch, or fine-tune a copy of ``init`` (its normalization is kept: its weights were learned on
-    it, and ``model_config`` must be ``init``'s or None); returns the model (eval mode) and a log for the card."""
+          device: str | torch.device = "cpu", init: str | Path | None = None) -> tuple[EmbeddedNet, dict]:
+    """Train from scratch, or fine-tune the checkpoint ``init`` (a directory, or ``bundled`` for the shipped one):
+    its normalization is kept (its weights were learned on it), ``model_config`` must be its own or None, and its
+    training log goes under ``init`` in the new one. Returns the model (eval mode) and a log for the card."""
     device = torch.device(device)
+    init_log = None
+    if init is not None:
+        directory = DEFAULT_WEIGHTS if init == "bundled" else Path(init)
+        init, init_log = load_checkpoint(directory), load_training_log(directory)
     if init is not None and model_config not in (None, init.config):
         raise CosmosRoboticsError(f"fine-tuning keeps the architecture: expected {init.config}, got {model_config}")
     torch.manual_seed(config.seed)
@@ -183,4 +182,6 @@ def train(episodes: Episodes, config: TrainConfig, model_config: ModelConfig | N
            "train_seconds": round(time.perf_counter() - start, 1), "episodes": int(len(episodes.seeds)),
            "episode_seeds": [int(episodes.seeds.min()), int(episodes.seeds.max())],
            "parameters": sum(p.numel() for p in model.parameters()), "history": history}
+    if init_log is not None:
+        log["init"] = init_log
     return model, log
