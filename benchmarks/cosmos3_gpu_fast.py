@@ -58,6 +58,9 @@ def action_deviation(reference: np.ndarray, candidate: np.ndarray) -> dict:
     return {"rel_l2": float(np.linalg.norm(got - ref) / np.linalg.norm(ref)), "max_abs": float(np.abs(got - ref).max())}
 
 
+SECTIONS = ("fd", "policy", "batch", "public")
+
+
 def policy_request(tiny: bool, decode: bool, seed: int = 0, steps: int | None = None) -> WorldModelRequest:
     rng = np.random.default_rng(seed)
     frame = rng.integers(0, 256, size=(1, 540, 640, 3), dtype=np.uint8)
@@ -99,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 4, 8])
     parser.add_argument("--budget-s", type=float, default=540.0, help="skip remaining rows after this wall time")
     parser.add_argument("--profile", action="store_true", help="kernel-time table of one FP8 step (eager replay)")
+    parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS),
+                        help="which tables to measure (default: all)")
     args = parser.parse_args(argv)
     wall0 = time.perf_counter()
     device = torch.device(args.device)
@@ -133,6 +138,12 @@ def main(argv: list[str] | None = None) -> int:
                                                            vae_channels_last=True),
         "+ fp8 + cuda_graphs + vae_channels_last + compile_vae_norms": replace(
             default, fp8=True, cuda_graphs=True, vae_channels_last=True, compile_vae_norms=True),
+        "+ fp8 + cuda_graphs + all VAE levers (+ cudnn_benchmark + vae_cuda_graph)": replace(
+            default, fp8=True, cuda_graphs=True, vae_channels_last=True, compile_vae_norms=True,
+            cudnn_benchmark=True, vae_cuda_graph=True),
+        "+ fp8 + cuda_graphs + all VAE levers, compile_mode max-autotune-no-cudagraphs": replace(
+            default, fp8=True, cuda_graphs=True, vae_channels_last=True, compile_vae_norms=True,
+            cudnn_benchmark=True, vae_cuda_graph=True, compile_mode="max-autotune-no-cudagraphs"),
     }  # fmt: skip
     fd_task = tasks(tiny)[0]
     fd_request = make_world_model_request(fd_task)
@@ -193,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"DROID FD: chunk {fd_task.chunk}, {fd_task.steps} steps", flush=True)
     fd_rows, reference = {}, None
-    for label, config in configs.items():
+    for label, config in configs.items() if "fd" in args.sections else ():
         if over_budget(f"fd {label}"):
             break
         try:
@@ -209,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     print("Policy-DROID: 32x8 chunk, 4 steps, guidance 3, flow shift 5", flush=True)
     policy_rows, policy_ref = {}, {}
     fast = configs["+ fp8 + cuda_graphs"]
-    for label, config in (("default (bf16)", default), ("+ fp8 + cuda_graphs", fast)):
+    for label, config in (("default (bf16)", default), ("+ fp8 + cuda_graphs", fast)) if "policy" in args.sections else ():
         for decode in (False, True):
             name = f"{label}, {'with' if decode else 'no'} decode"
             if over_budget(f"policy {name}"):
@@ -226,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print("Batched DROID FD (generate_batch vs one-by-one generate)", flush=True)
     batch_rows = {}
-    for label, config in (("default (bf16)", default), ("+ fp8 + cuda_graphs", fast)):
+    for label, config in (("default (bf16)", default), ("+ fp8 + cuda_graphs", fast)) if "batch" in args.sections else ():
         backend = Cosmos3DiffusersBackend(pipe, acceleration=config, progress=False)
         try:
             for size in args.batches:
@@ -282,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
             backend.acceleration.remove()
             release(backend)
 
-    if not over_budget("diffusers public APIs"):  # last: it changes the pipeline for good
+    if "public" in args.sections and not over_budget("diffusers public APIs"):  # last: it changes the pipeline for good
         results["rows"]["diffusers_public_apis"] = public_api_row(pipe, fd_request, timed, args.reps, reference)
         save()
     results["wall_s"] = time.perf_counter() - wall0

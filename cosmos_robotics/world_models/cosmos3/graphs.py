@@ -82,3 +82,63 @@ class StepGraphs:
             return
         entry.graph = graph
         self.captures += 1
+
+
+@dataclass
+class DecodeGraphs:
+    """The whole VAE decode of one latent shape replayed from one CUDA graph (``vae_cuda_graph`` lever).
+
+    Why: the Wan decoder walks the latent frames one by one through ~100 causal convolutions each, with Python
+    cache bookkeeping between kernels; one graph per shape launches all of it at once. The input is copied into the
+    graph's own buffer and the output cloned out of its pool, so callers never see graph memory. Off CUDA, with
+    autograd on, or for a shape whose capture failed (recorded in ``failures``) the plain decode runs.
+    """
+
+    enabled: bool = False
+    max_entries: int = 2
+    entries: OrderedDict[Any, tuple[torch.Tensor, Any, torch.Tensor]] = field(default_factory=OrderedDict)
+    failures: dict[Any, str] = field(default_factory=dict)
+    captures: int = 0
+
+    def decode(self, plain: Callable[[torch.Tensor], torch.Tensor], z: torch.Tensor) -> torch.Tensor:
+        """``plain(z)`` (a decode returning the sample tensor), replayed from a graph where possible."""
+        key = (tuple(z.shape), z.dtype, str(z.device))
+        if not (self.enabled and z.is_cuda) or torch.is_grad_enabled() or key in self.failures:
+            return plain(z)
+        entry = self.entries.get(key)
+        if entry is None:
+            entry = self._capture(key, plain, z)
+            if entry is None:
+                return plain(z)
+        else:
+            self.entries.move_to_end(key)
+        owned, graph, out = entry
+        owned.copy_(z)
+        graph.replay()
+        return out.clone()
+
+    def clear(self) -> None:
+        self.entries.clear()
+        self.failures.clear()
+
+    def _capture(self, key: Any, plain: Callable, z: torch.Tensor):
+        owned = z.clone()
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        try:
+            with torch.cuda.stream(side):
+                for _ in range(2):  # compile, pick cuDNN algorithms and allocate outside the capture
+                    plain(owned)
+            torch.cuda.current_stream().wait_stream(side)
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph):
+                out = plain(owned)
+        except Exception as error:  # a kernel that cannot be captured: this shape decodes eagerly
+            torch.cuda.current_stream().wait_stream(side)
+            self.failures[key] = f"{type(error).__name__}: {error}"
+            return None
+        self.entries[key] = (owned, graph, out)
+        while len(self.entries) > self.max_entries:
+            self.entries.popitem(last=False)
+        self.captures += 1
+        return self.entries[key]
