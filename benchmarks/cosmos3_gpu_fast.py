@@ -138,12 +138,6 @@ def main(argv: list[str] | None = None) -> int:
                                                            vae_channels_last=True),
         "+ fp8 + cuda_graphs + vae_channels_last + compile_vae_norms": replace(
             default, fp8=True, cuda_graphs=True, vae_channels_last=True, compile_vae_norms=True),
-        "+ fp8 + cuda_graphs + all VAE levers (+ cudnn_benchmark + vae_cuda_graph)": replace(
-            default, fp8=True, cuda_graphs=True, vae_channels_last=True, compile_vae_norms=True,
-            cudnn_benchmark=True, vae_cuda_graph=True),
-        "+ fp8 + cuda_graphs + all VAE levers, compile_mode max-autotune-no-cudagraphs": replace(
-            default, fp8=True, cuda_graphs=True, vae_channels_last=True, compile_vae_norms=True,
-            cudnn_benchmark=True, vae_cuda_graph=True, compile_mode="max-autotune-no-cudagraphs"),
     }  # fmt: skip
     fd_task = tasks(tiny)[0]
     fd_request = make_world_model_request(fd_task)
@@ -220,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
     print("Policy-DROID: 32x8 chunk, 4 steps, guidance 3, flow shift 5", flush=True)
     policy_rows, policy_ref = {}, {}
     fast = configs["+ fp8 + cuda_graphs"]
-    for label, config in (("default (bf16)", default), ("+ fp8 + cuda_graphs", fast)) if "policy" in args.sections else ():
+    pairs = (("default (bf16)", default), ("+ fp8 + cuda_graphs", fast))
+    for label, config in pairs if "policy" in args.sections else ():
         for decode in (False, True):
             name = f"{label}, {'with' if decode else 'no'} decode"
             if over_budget(f"policy {name}"):
@@ -237,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print("Batched DROID FD (generate_batch vs one-by-one generate)", flush=True)
     batch_rows = {}
-    for label, config in (("default (bf16)", default), ("+ fp8 + cuda_graphs", fast)) if "batch" in args.sections else ():
+    for label, config in pairs if "batch" in args.sections else ():
         backend = Cosmos3DiffusersBackend(pipe, acceleration=config, progress=False)
         try:
             for size in args.batches:
@@ -293,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
             backend.acceleration.remove()
             release(backend)
 
-    if "public" in args.sections and not over_budget("diffusers public APIs"):  # last: it changes the pipeline for good
+    if "public" in args.sections and not over_budget("diffusers public APIs"):  # last: changes the pipeline for good
         results["rows"]["diffusers_public_apis"] = public_api_row(pipe, fd_request, timed, args.reps, reference)
         save()
     results["wall_s"] = time.perf_counter() - wall0

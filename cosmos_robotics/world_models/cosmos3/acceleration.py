@@ -18,8 +18,7 @@ Opt-in levers that change the arithmetic or the call structure (off by default):
 pathway's four matrix products in e4m3 (:mod:`fp8`); ``cuda_graphs`` and batching run action calls through our own
 denoising loop (:mod:`sampler`), which replays each step from a CUDA graph; ``vae_channels_last`` stores the VAE's
 convolution weights channels-last; ``compile_vae_norms`` fuses each Wan RMS norm (upcast, normalize, scale, cast:
-about a third of the decode's non-convolution time) into one compiled kernel; ``vae_cuda_graph`` replays the whole
-decode of a latent shape from one CUDA graph (:class:`~cosmos_robotics.world_models.cosmos3.graphs.DecodeGraphs`).
+about a third of the decode's non-convolution time) into one compiled kernel.
 
 And, for forward-dynamics / policy calls, VAE-encodes only the conditioning frame (``first_frame_encode``): the
 pipeline repeats that frame over the whole clip but keeps only latent frame 0 clean, and the Wan VAE is causal, so
@@ -46,7 +45,6 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from cosmos_robotics.errors import UnsupportedModeError
 from cosmos_robotics.world_models.cosmos3.device_map import transformer_devices
 from cosmos_robotics.world_models.cosmos3.fp8 import Fp8Matrix, fp8_linear, quantize_weight
-from cosmos_robotics.world_models.cosmos3.graphs import DecodeGraphs
 
 AttentionBackend = Literal["default", "cudnn", "flash", "efficient", "math"]
 
@@ -81,8 +79,6 @@ class AccelerationConfig:
         vae_channels_last: channels-last (``channels_last_3d``) VAE weights. Opt-in.
         compile_vae_norms: ``torch.compile`` the VAE's RMS norms (one fused kernel each; rounding may move by a
             level). Opt-in.
-        vae_cuda_graph: replay each latent shape's whole VAE decode from one CUDA graph (eager on a CPU). Exact.
-            Opt-in.
     """
 
     text_kv_reuse: bool = True
@@ -96,7 +92,6 @@ class AccelerationConfig:
     cuda_graphs: bool = False
     vae_channels_last: bool = False
     compile_vae_norms: bool = False
-    vae_cuda_graph: bool = False
 
     @classmethod
     def none(cls) -> AccelerationConfig:
@@ -337,7 +332,6 @@ class Acceleration:
     text_cache: TextKVCache
     fused: list[_FusedWeights | None] = field(default_factory=list)  # per layer (None: unfused)
     fp8: list[_Fp8Layer | None] = field(default_factory=list)  # per layer (None: bf16)
-    decode_graphs: DecodeGraphs | None = None  # the vae_cuda_graph lever's captured decodes
     gen_fn: Callable = _gen_pathway  # the (maybe compiled) generation-pathway layer body
     _undo: list[Callable[[], None]] = field(default_factory=list)
 
@@ -366,48 +360,16 @@ def apply_acceleration(pipe, config: AccelerationConfig | None = None) -> Accele
         _install_layers(transformer, config, handle)
     if config.first_frame_encode:
         _install_first_frame_encode(pipe, handle)
-    _install_vae_levers(pipe.vae, config, handle)
-    return handle
-
-
-def apply_vae_acceleration(vae, config: AccelerationConfig) -> Acceleration:
-    """Only the VAE levers of ``config`` on a bare ``AutoencoderKLWan`` (the decode benchmark); undo handle."""
-    handle = Acceleration(pipe=None, config=config, text_cache=TextKVCache())
-    _install_vae_levers(vae, config, handle)
-    return handle
-
-
-def _install_vae_levers(vae, config: AccelerationConfig, handle: Acceleration) -> None:
     if config.compile_vae_norms:
-        _install_vae_norms(vae, handle)
+        _install_vae_norms(pipe.vae, handle)
     if config.vae_channels_last:
-        _set_conv_format(vae, torch.channels_last_3d)
-        handle._undo.append(lambda: _set_conv_format(vae, torch.contiguous_format))
+        _set_conv_format(pipe.vae, torch.channels_last_3d)
+        handle._undo.append(lambda: _set_conv_format(pipe.vae, torch.contiguous_format))
     if config.cudnn_benchmark:
         previous = torch.backends.cudnn.benchmark
         torch.backends.cudnn.benchmark = True
         handle._undo.append(lambda: setattr(torch.backends.cudnn, "benchmark", previous))
-    if config.vae_cuda_graph:
-        _install_decode_graphs(vae, handle)
-
-
-def _install_decode_graphs(vae, handle: Acceleration) -> None:
-    from diffusers.models.autoencoders.vae import DecoderOutput
-
-    graphs = handle.decode_graphs = DecodeGraphs(enabled=True)
-    plain = vae.decode
-
-    def decode(z: torch.Tensor, return_dict: bool = True):
-        sample = graphs.decode(lambda latent: plain(latent).sample, z)
-        return DecoderOutput(sample=sample) if return_dict else (sample,)
-
-    vae.decode = decode
-
-    def undo() -> None:
-        del vae.decode
-        graphs.clear()
-
-    handle._undo.append(undo)
+    return handle
 
 
 def _wan_rms_norm(norm, x: torch.Tensor) -> torch.Tensor:
