@@ -48,7 +48,6 @@ from scipy.spatial.transform import Rotation  # noqa: E402
 from cosmos_robotics.embodiments.droid_joint import PANDA_JOINT_LOWER, PANDA_JOINT_UPPER  # noqa: E402
 from cosmos_robotics.errors import ActionContractError, SimulatorError  # noqa: E402
 from cosmos_robotics.sim.controller import JointImpedanceController, OperationalSpaceController  # noqa: E402
-from cosmos_robotics.sim.culling import FrustumCuller  # noqa: E402
 
 SCENE_XML = Path(__file__).parent / "assets" / "scene.xml"
 ENV_NAME = "SimDroid-v0"
@@ -126,7 +125,6 @@ class SimDroidEnv(gym.Env):
         self._pinch = self.model.site("pinch").id
         self._gripper_actuator = self.model.actuator("fingers_actuator").id
         self._renderer: mujoco.Renderer | None = None
-        self._culler: FrustumCuller | None = None
         self._steps = 0
 
         self.action_space = spaces.Box(self._action_low, self._action_high, dtype=np.float32)
@@ -273,8 +271,7 @@ class SimDroidEnv(gym.Env):
             # Envs kept alive until interpreter exit (worker caches) must free the EGL context before mujoco's
             # own atexit hook tears EGL down (registered when the first context is made, so ours runs first).
             atexit.register(self._renderer.close)
-            self._culler = FrustumCuller(self.model, aspect=width / height)
-        self._culler.update_scene(self._renderer, self.data, camera)
+        self._renderer.update_scene(self.data, camera=camera)
         flags = self._renderer.scene.flags
         flags[mujoco.mjtRndFlag.mjRND_SHADOW] = 0
         flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = 0
