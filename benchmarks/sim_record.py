@@ -4,6 +4,10 @@ Each episode: 100 steps of the scripted expert in SimDroid-v0, 3 cameras at 128x
 v3 parquet/metadata and the atomic commits: the whole CLI path, worker start-up included, into a fresh directory.
 ``--compare`` also runs the writer as it was before issue 14 (LeRobot's streaming encoder: running image
 statistics on every frame) in the same invocation, alternating, so the ratio is measured under the same load.
+Two rates: the whole command (``episodes_per_minute``: imports, writer start-up, worker spawn and the final commit
+included, so short runs are dominated by the one-off start-up) and the steady rate between the end of the first
+round of worker results and the last episode staged (``steady_episodes_per_minute``: what a long recording sustains;
+the intermediate commits are in it).
 Image check: episode 0's decoded videos against a fresh render of the same seed (PSNR per camera). The CPU model,
 flags and emulation variables, and how idle the machine was, are recorded beside the figures.
 
@@ -56,13 +60,38 @@ def writer_before_issue_14():
         video.EpisodeEncodingDataset = ours
 
 
-def record(episodes: int, workers: int, root: Path) -> float:
+@contextlib.contextmanager
+def staging_times():
+    """Timestamps of each episode staged by the writer (a probe around ``LeRobotEpisodeWriter.add``)."""
+    from cosmos_robotics.export.writer import LeRobotEpisodeWriter
+
+    times: list[float] = []
+    add = LeRobotEpisodeWriter.add
+
+    def timed_add(self, record):
+        index = add(self, record)
+        times.append(time.perf_counter())
+        return index
+
+    LeRobotEpisodeWriter.add = timed_add
+    try:
+        yield times
+    finally:
+        LeRobotEpisodeWriter.add = add
+
+
+def record(episodes: int, workers: int, root: Path) -> tuple[float, float, float | None]:
+    """(whole-command seconds, seconds until the first episode is staged, steady episodes/min after it)."""
     start = time.perf_counter()
-    code = cli(["sim", "record", "--episodes", str(episodes), "--policy", "expert", "--out", str(root),
-                "--workers", str(workers), "--resolution", "128", "--steps", "100"])
+    with staging_times() as staged:
+        code = cli(["sim", "record", "--episodes", str(episodes), "--policy", "expert", "--out", str(root),
+                    "--workers", str(workers), "--resolution", "128", "--steps", "100"])
     if code != 0:
         raise SystemExit(f"sim record failed with exit code {code}")
-    return time.perf_counter() - start
+    # From the first round of workers' results on: those arrive together after the start-up, so counting from the
+    # very first one would credit the start-up's parallel episodes to the steady rate.
+    steady = 60 * (len(staged) - workers) / (staged[-1] - staged[workers - 1]) if len(staged) > workers else None
+    return time.perf_counter() - start, staged[0] - start, steady
 
 
 def image_check(root: Path) -> dict:
@@ -94,13 +123,18 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="sim_record_bench_"))
     variants = ["now", "before_issue_14"] if args.compare else ["now"]
     runs: dict[str, list[float]] = {v: [] for v in variants}
+    startup: dict[str, list[float]] = {v: [] for v in variants}
+    steady: dict[str, list[float | None]] = {v: [] for v in variants}
     idle = {"load_avg_1min_before": round(os.getloadavg()[0], 2), "cpu_idle_share_before": cpu_idle_share()}
     size_mb, images = 0.0, {}
     for i in range(args.repeats):
         for variant in variants:
             root = work / f"{variant}_{i}"
             with writer_before_issue_14() if variant != "now" else contextlib.nullcontext():
-                runs[variant].append(record(args.episodes, args.workers, root))
+                seconds, first, rate = record(args.episodes, args.workers, root)
+            runs[variant].append(seconds)
+            startup[variant].append(round(first, 2))
+            steady[variant].append(rate and round(rate, 1))
             if variant == "now" and i == 0:
                 size_mb = sum(f.stat().st_size for f in root.rglob("*") if f.is_file()) / 2**20
                 images = image_check(root)
@@ -113,6 +147,8 @@ def main() -> None:
         "workers": args.workers, "seconds": {v: [round(s, 2) for s in t] for v, t in runs.items()},
         "episodes_per_minute": rates,
         "episodes_per_minute_best": {v: max(r) for v, r in rates.items()},
+        "seconds_to_first_episode": startup,
+        "steady_episodes_per_minute": steady,  # from the first round of worker results to the last episode
         "target_episodes_per_minute": 30,
         "dataset_mib": round(size_mb, 2),
         "decoded_vs_rendered_psnr_episode0": images,
