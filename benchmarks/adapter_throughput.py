@@ -16,7 +16,7 @@ import platform  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
-from machine import best_of  # noqa: E402  (benchmarks/machine.py)
+from machine import best_of, cpu_report  # noqa: E402  (benchmarks/machine.py)
 from scipy.spatial.transform import Rotation  # noqa: E402
 
 from cosmos_robotics import geometry  # noqa: E402
@@ -85,7 +85,7 @@ def main() -> None:
     ref_err = np.abs(loop_reference(poses, gripper, droid) - droid.decode(droid.encode_poses(poses, gripper), poses[0]).poses).max()
     result = {
         "benchmark": "adapter_throughput", "target_steps_per_s": 500_000, "threads": 1,
-        "machine": {"cpu_count": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__},
+        "machine": {**cpu_report(), "python": platform.python_version(), "numpy": np.__version__},
         "results": rows,
         "loop_reference": {"embodiment": "droid", "seconds": loop_s, "steps_per_s": args.steps / loop_s,
                            "max_abs_diff_vs_vectorized": float(ref_err)},

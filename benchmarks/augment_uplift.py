@@ -47,7 +47,6 @@ import hashlib
 import json
 import math
 import os
-import platform
 import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -55,6 +54,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
+from machine import cpu_report  # benchmarks/machine.py
 
 DEMO_SEED, VAL_SEED, EVAL_SEED, SYNTH_SEED, PLAY_SEED = 200_000, 250_000, 300_000, 400_000, 500_000
 EXPERT = "expert:contract=1"
@@ -584,7 +584,7 @@ def machine(args) -> dict:
     import torch
 
     gpu = torch.cuda.get_device_name() if args.device.startswith("cuda") and torch.cuda.is_available() else None
-    return {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(), "gpu": gpu,
+    return {"cpu": cpu_report(), "cores": os.cpu_count(), "gpu": gpu,
             "cpu_workers": args.cpu_workers, "gpu_workers": args.gpu_workers, "torch": torch.__version__}
 
 

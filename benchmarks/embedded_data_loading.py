@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import tempfile
 import time
 from pathlib import Path
@@ -24,6 +23,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from lerobot.datasets.lerobot_dataset import LeRobotDataset  # noqa: E402
 from lerobot.datasets.video_utils import decode_video_frames  # noqa: E402
+from machine import cpu_report  # noqa: E402  (benchmarks/machine.py)
 
 from cosmos_robotics.cli import main  # noqa: E402
 from cosmos_robotics.export import default_repo_id  # noqa: E402
@@ -73,8 +73,8 @@ def main_() -> None:
             "simulate_with_rendering": per_episode(lambda i: simulate_episode(1000 + i, POLICY, True, LENGTH),
                                                    args.episodes),
         }
-    result = {"episodes": args.episodes, "episode_length": LENGTH, "machine": platform.processor() or platform.machine(),
-              "cpus": os.cpu_count(), "seconds_per_episode": {k: round(v, 3) for k, v in seconds.items()}}
+    result = {"episodes": args.episodes, "episode_length": LENGTH, "machine": cpu_report(),
+              "seconds_per_episode": {k: round(v, 3) for k, v in seconds.items()}}
     RESULT.write_text(json.dumps(result, indent=1) + "\n")
     print("| step | s / episode (130 steps, 3 views 128 px) |\n|---|---|")
     for name, value in seconds.items():

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from machine import cpu_report  # benchmarks/machine.py
 
 from cosmos_robotics.envs import SimChunkEnv
 from cosmos_robotics.evaluation.success import CALIBRATION, FrameDetector, HeadDetector, best_threshold
@@ -69,7 +69,7 @@ def main() -> None:
     RESULT.write_text(json.dumps({**calibration, "episodes": episodes, "seconds": round(time.perf_counter() - start, 1),
                                   "command": "benchmarks/ope_calibrate.py " + " ".join(
                                       f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()),
-                                  "cpu": platform.processor() or platform.machine()}, indent=1) + "\n")
+                                  "cpu": cpu_report()}, indent=1) + "\n")
     print(json.dumps(calibration["detectors"], indent=1))
 
 

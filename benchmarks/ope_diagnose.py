@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from benchmarks.ope_machine import machine
+from benchmarks.machine import cpu_report, idleness
 from cosmos_robotics.training.data import ladder_spec, simulate_episode
 from cosmos_robotics.world_models.embedded.checkpoint import DEFAULT_WEIGHTS, load_checkpoint, save_checkpoint
 from cosmos_robotics.world_models.embedded.config import VIEWS
@@ -173,7 +173,7 @@ def main() -> None:
                              "(writes ope_diagnose_compare.json)")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    start, before = time.perf_counter(), machine()
+    start, before = time.perf_counter(), {**cpu_report(), **idleness()}
     held_out = simulate([(DIAGNOSIS_SEED + i, spec, False) for spec in HELD_OUT for i in range(args.held_out)],
                         args.workers, "held-out episodes")
     if args.compare is not None:
@@ -209,7 +209,7 @@ def main() -> None:
                            "replay_seeds": [0, args.replay - 1], "history": history},
               "open_loop_pre_grasp": {"shipped": shipped, "state_head_tuned": tuned_open},
               "closed_loop": loop, "seconds": round(time.perf_counter() - start, 1),
-              "machine_before": before, "load_average_after": machine()["load_average_1min"]}
+              "machine_before": before, "idle_after": idleness()}
     RESULT.write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps({k: result[k] for k in ("open_loop_pre_grasp",)}, indent=1), json.dumps(loop["successes"]))
 

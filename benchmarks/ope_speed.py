@@ -20,8 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks.machine import cpu_idle_share
-from benchmarks.ope_machine import machine
+from benchmarks.machine import cpu_report, idleness
 from cosmos_robotics.envs import CosmosWorldEnv, SimChunkEnv
 from cosmos_robotics.evaluation import EVALUATION_SEED
 from cosmos_robotics.policies import make_policy
@@ -40,7 +39,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULT)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    before = {**machine(), "cpu_idle_share_1s": cpu_idle_share()}
+    before = {**cpu_report(), **idleness()}
     world_model = EmbeddedWorldModel()
     envs = {"world_model": CosmosWorldEnv(world_model, episode_length=args.steps),
             "simulator": SimChunkEnv(episode_length=args.steps)}
@@ -62,8 +61,7 @@ def main() -> None:
                                       for k, s in seconds.items()},
               "seconds_each": {k: [round(x, 3) for x in s] for k, s in seconds.items()},
               "ratio_world_model_over_simulator": round(per_minute["world_model"] / per_minute["simulator"], 3),
-              "machine_before": before, "load_average_after": machine()["load_average_1min"],
-              "cpu_idle_share_after_1s": cpu_idle_share()}
+              "machine_before": before, "idle_after": idleness()}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps(result, indent=1))

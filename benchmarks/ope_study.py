@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks.ope_machine import machine
+from benchmarks.machine import cpu_report, idleness
 from cosmos_robotics.evaluation import evaluate, make_detector, statistics
 from cosmos_robotics.evaluation.report import _clean, build_report
 from cosmos_robotics.world_models.embedded.backend import EmbeddedWorldModel
@@ -86,7 +86,7 @@ def main() -> None:
                                                                "PyAV needed, e.g. on a GPU machine without it)")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    before = machine()
+    before = {**cpu_report(), **idleness()}
     world_model = EmbeddedWorldModel()
     report = evaluate(args.policies, args.out, world_model=world_model, episodes=args.episodes,
                       steps=args.steps, workers=args.workers, videos=args.videos)
@@ -101,7 +101,7 @@ def main() -> None:
               "final_flange_gap_mm": flange_gap(args.out, report),
               "cost": {k: report["cost"][k] for k in ("world_model", "simulator", "world_model_speedup")},
               "world_model": report["protocol"]["world_model"], "excluded_seeds": report["protocol"]["excluded_seeds"],
-              "machine_before": before, "load_average_after": machine()["load_average_1min"]}
+              "machine_before": before, "idle_after": idleness()}
     (RESULTS / "ope_study").mkdir(parents=True, exist_ok=True)
     for name in ("report.json", "scatter.png"):
         shutil.copy(args.out / name, RESULTS / "ope_study" / name)

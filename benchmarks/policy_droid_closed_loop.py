@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
+from machine import cpu_report, idleness  # benchmarks/machine.py
 
 from cosmos_robotics.envs import SimChunkEnv
 from cosmos_robotics.policies import make_policy
@@ -25,15 +25,6 @@ from cosmos_robotics.rollout import run_episodes
 from cosmos_robotics.serving.openpi_server import PolicyServer, PolicyServerConfig, ServerThread
 
 RESULT = Path(__file__).parent / "results" / "policy_droid_closed_loop.json"
-
-
-def cpu() -> str:
-    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    model = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")),
-                 platform.processor())
-    flags = next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), [])
-    wanted = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")
-    return f"{model} ({', '.join(f for f in wanted if f in flags) or 'no AVX2'})"
 
 
 def evaluate(env, policy, seeds: list[int], desc: str) -> dict:
@@ -62,7 +53,7 @@ def main() -> None:
                           "serve-policy -> joints")
     direct = evaluate(SimChunkEnv(chunk_size=16, action_type="poses", episode_length=args.steps), make_policy("embedded:replan=16"), seeds,
                       "embedded -> poses")
-    result = {"seeds": seeds, "execute": args.execute, "episode_length": args.steps, "cpu": cpu(), "served_joint_mode": served,
+    result = {"seeds": seeds, "execute": args.execute, "episode_length": args.steps, "cpu": cpu_report(), "idle": idleness(), "served_joint_mode": served,
               "direct_pose_mode": direct,
               "success_ratio_served_over_direct": served["success_rate"] / max(direct["success_rate"], 1e-9)}
     RESULT.parent.mkdir(exist_ok=True)

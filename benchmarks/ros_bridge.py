@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import threading
 import time
 from pathlib import Path
 
 import numpy as np
+from machine import cpu_report, idleness  # benchmarks/machine.py
 
 from cosmos_robotics.policies.base import ActionChunk
 from cosmos_robotics.ros2 import messages as m
@@ -168,14 +168,6 @@ def measure_throughput(sender, receiver, seconds: float, fps: float, size: tuple
             "qos": CFG.video_qos.__dict__}
 
 
-def machine() -> dict:
-    info = Path("/proc/cpuinfo").read_text()
-    model = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "?")
-    flags = set(next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), []))
-    return {"cpu": model, "flags": sorted(flags & {"avx2", "avx512f", "avx512_bf16", "amx_bf16"}),
-            "cores": os.cpu_count(), "load_avg_1min": round(os.getloadavg()[0], 2)}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--observations", type=int, default=300, help="observation sets (at 15 Hz)")
@@ -198,7 +190,7 @@ def main() -> None:
         "targets": {"p50_ms<=5": dds["p50_ms"] <= 5.0, "30fps_no_drops": video["drops"] == 0 and
                     video["received_fps"] >= 29.5},
         "transport": "rclpy 7.1.6 + rmw_fastrtps_cpp (Fast DDS 2.14.5, ros-jazzy wheels), loopback-only namespace",
-        "machine": machine(),
+        "machine": {**cpu_report(), **idleness()},
     }
     RESULT.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps({"p50_ms": dds["p50_ms"], "p99_ms": dds["p99_ms"], "in_memory_p50_ms": memory["p50_ms"],

@@ -16,11 +16,11 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import platform
 import time
 from dataclasses import replace
 from pathlib import Path
+
+from machine import cpu_report, idleness  # benchmarks/machine.py
 
 from cosmos_robotics.envs import SimChunkEnv
 from cosmos_robotics.policies import make_policy
@@ -37,15 +37,6 @@ def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return round(centre - half, 3), round(centre + half, 3)
-
-
-def machine() -> dict:
-    """CPU model, the SIMD flags that matter for the policy's CPU inference, cores and load (shared machine)."""
-    info = Path("/proc/cpuinfo").read_text()
-    model = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "?")
-    flags = set(next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), []))
-    return {"cpu": model, "flags": sorted(flags & {"avx2", "avx512f", "avx512_bf16", "amx_bf16"}),
-            "cores": os.cpu_count(), "load_avg_1min": os.getloadavg()[0], "python": platform.python_version()}
 
 
 def main() -> None:
@@ -94,7 +85,7 @@ def main() -> None:
         "same_outcome_seeds": agree,
         "transport": "rclpy 7.1.6 (ros-jazzy wheels), rmw_fastrtps_cpp, loopback-only namespace",
         "emulator": "real time" if args.realtime else "synchronous",
-        "machine": machine(),
+        "machine": {**cpu_report(), **idleness()},
     }
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps({k: result[k] for k in ("policy", "same_outcome_seeds")} |

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 from pathlib import Path
 
 import mujoco
 import numpy as np
+from machine import cpu_report  # benchmarks/machine.py
 from tqdm import tqdm
 
 from cosmos_robotics.envs import SimChunkEnv
@@ -53,7 +53,7 @@ def main() -> None:
     rows = [run_level(env, spec, range(args.seeds)) for spec in tqdm(args.levels, desc="ladder")]
     env.close()
     report = {"env": "cosmos_robotics/SimDroid-v0 (state-only, 100 steps at 15 Hz)", "seeds": args.seeds,
-              "mujoco": mujoco.__version__, "machine": platform.processor() or platform.machine(), "levels": rows}
+              "mujoco": mujoco.__version__, "machine": cpu_report(), "levels": rows}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_suffix(".tmp")
     tmp.write_text(json.dumps(report, indent=2) + "\n")
