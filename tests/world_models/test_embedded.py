@@ -107,6 +107,19 @@ def test_batch_equals_single_and_is_deterministic(start):
     np.testing.assert_array_equal(again[1].frames, batch[1].frames)
 
 
+def test_results_do_not_depend_on_the_frames_memory_layout(wm, start):
+    """Frames decoded from a dataset arrive channel-planar; the same pixels must give the same prediction (the
+    bfloat16 kernels picked from a strided input once rounded up to 9 levels apart)."""
+    _, obs = start
+    frame, state = stacked(obs)[None], obs["observation.state"]
+    planar = np.ascontiguousarray(frame.transpose(0, 3, 1, 2)).transpose(0, 2, 3, 1)
+    assert not planar.flags["C_CONTIGUOUS"] and np.array_equal(planar, frame)
+    results = [wm.generate(WorldModelRequest("forward_dynamics", "droid", f, actions=move_chunk(0.01), state=state))
+               for f in (frame, planar)]
+    np.testing.assert_array_equal(results[0].frames, results[1].frames)
+    np.testing.assert_array_equal(results[0].extras["state"], results[1].extras["state"])
+
+
 def test_inverse_dynamics_and_policy_on_concat_view(wm, start):
     env = SimChunkEnv(episode_length=16)
     episode = run_episode(env, make_policy("expert"), seed=123)
