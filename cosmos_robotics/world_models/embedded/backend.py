@@ -71,13 +71,6 @@ def split_views(frames: np.ndarray) -> np.ndarray:
     return out
 
 
-def _model_layout(views: np.ndarray) -> np.ndarray:
-    """The views as one C-contiguous HWC array: frames decoded from a dataset arrive channel-planar (strided), and
-    the network's kernels pick their algorithm (and so their rounding: up to 9 levels apart in bfloat16) from the
-    input's memory layout, so equal pixels must always reach it in the same layout."""
-    return np.ascontiguousarray(views)
-
-
 def join_views(views: np.ndarray, layout: str) -> np.ndarray:
     """``[F, 3, 128, 128, 3]`` -> frames in ``layout``."""
     if layout == "stacked":
@@ -160,11 +153,11 @@ class EmbeddedWorldModel(WorldModel):
                 if len(r.frames) < chunk + 1:
                     raise ActionContractError("droid", "frames", f"{chunk + 1} frames for inverse dynamics",
                                               f"{len(r.frames)}")
-            video = _model_layout(np.stack([split_views(r.frames[: chunk + 1]) for r in requests]))
+            video = np.stack([split_views(r.frames[: chunk + 1]) for r in requests])
             actions = self.model.inverse_dynamics(to_model_images(torch.from_numpy(video).to(dev))).clamp(-1, 1)
             seconds = time.perf_counter() - start
             return [BackendOutput(None, a.double().cpu().numpy(), {"model_s": seconds}) for a in actions]
-        views = _model_layout(np.stack([split_views(r.frames[:1])[0] for r in requests]))
+        views = np.stack([split_views(r.frames[:1])[0] for r in requests])
         states = np.stack([self._state(r) for r in requests])
         images = to_model_images(torch.from_numpy(views).to(dev))
         state_t = torch.from_numpy(states).to(dev)

@@ -350,8 +350,10 @@ class EmbeddedNet(nn.Module):
 
 
 def to_model_images(frames_uint8: torch.Tensor) -> torch.Tensor:
-    """uint8 ``[..., H, W, 3]`` -> float ``[..., 3, H, W]`` in [-1, 1]."""
-    return frames_uint8.movedim(-1, -3).float().div(127.5).sub(1.0)
+    """uint8 ``[..., H, W, 3]`` -> float ``[..., 3, H, W]`` in [-1, 1], channels-last in memory whatever the input's
+    strides: frames decoded from a dataset arrive channel-planar, and the kernels pick their algorithm (and so their
+    rounding: up to 9 levels apart in bfloat16) from the layout, so equal pixels must reach them in the same one."""
+    return frames_uint8.contiguous().movedim(-1, -3).float().div(127.5).sub(1.0)
 
 
 def to_uint8(images: torch.Tensor) -> torch.Tensor:
