@@ -4,7 +4,8 @@ Same full-size random-weight pipeline as ``cosmos3_gpu.py`` (built on the GPU), 
 ``Cosmos3DiffusersBackend`` in one process, side by side:
 
 * DROID FD, cookbook 30 steps: the default backend (bf16, exact levers) against the opt-in levers added one by
-  one (``AccelerationConfig(fp8=..., cuda_graphs=..., vae_channels_last=..., compile_vae_norms=...)``); deviation
+  one (``AccelerationConfig(fp8=..., cuda_graphs=..., vae_channels_last=..., compile_vae_norms=...,
+  vae_chunked_decode=..., one_pass_reductions=...)``; ``--fd-rows`` picks some); deviation
   of each from the default's video (same seed and noise) in uint8 levels; last, diffusers' own speed APIs
   (``set_attention_backend``, ``compile_repeated_blocks``, ``fuse_qkv_projections``) on the plain pipeline;
 * Policy-DROID (``droid_joint``: 540x640 concat view + state row, 32x8 chunk, 4 steps, guidance 3, flow shift 5)
@@ -94,6 +95,30 @@ def public_api_row(pipe, request, timed, reps: int, reference) -> dict:
     return entry
 
 
+def profile_prepare(backend, request, layout) -> str:
+    """Host-side profile (cProfile, cumulative) of one call's preparation with a warm text cache: what is left
+    of the ~0.03-0.10 s before the first denoising step."""
+    import cProfile
+    import io
+    import pstats
+
+    sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
+    profiler = cProfile.Profile()
+    sync()
+    t = time.perf_counter()
+    profiler.enable()
+    prepared, _ = backend._prepare(request)
+    sync()
+    middle = time.perf_counter()
+    backend.sampler._statics(prepared, prepared.cond)
+    sync()
+    profiler.disable()
+    end = time.perf_counter()
+    text = io.StringIO()
+    pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(30)
+    return f"_prepare {middle - t:.4f} s, _statics (warm text cache) {end - middle:.4f} s\n" + text.getvalue()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, required=True)
@@ -104,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="kernel-time table of one FP8 step (eager replay)")
     parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS),
                         help="which tables to measure (default: all)")
+    parser.add_argument("--fd-rows", nargs="+", help="which DROID FD rows (keys, default: all; the first is the "
+                        "deviation reference)")
     args = parser.parse_args(argv)
     wall0 = time.perf_counter()
     device = torch.device(args.device)
@@ -129,16 +156,29 @@ def main(argv: list[str] | None = None) -> int:
 
     cpu_safe = dict(attention_backend="default", compile_blocks=False) if not cuda else {}
     default = AccelerationConfig(**cpu_safe)
-    configs = {
-        "default (bf16)": default,
-        "+ cuda_graphs": replace(default, cuda_graphs=True),
-        "+ fp8": replace(default, fp8=True),
-        "+ fp8 + cuda_graphs": replace(default, fp8=True, cuda_graphs=True),
-        "+ fp8 + cuda_graphs + vae_channels_last": replace(default, fp8=True, cuda_graphs=True,
-                                                           vae_channels_last=True),
-        "+ fp8 + cuda_graphs + vae_channels_last + compile_vae_norms": replace(
-            default, fp8=True, cuda_graphs=True, vae_channels_last=True, compile_vae_norms=True),
+    kept = replace(default, fp8=True, cuda_graphs=True, vae_channels_last=True, compile_vae_norms=True)
+    one_pass = dict(one_pass_reductions=True) if cuda else {}  # these tune compiled kernels: none on the CPU
+    tuned = dict(tune_kernel_blocks=True) if cuda else {}
+    fd_configs = {  # key: (label, config)
+        "default": ("default (bf16)", default),
+        "graphs": ("+ cuda_graphs", replace(default, cuda_graphs=True)),
+        "fp8": ("+ fp8", replace(default, fp8=True)),
+        "fp8_graphs": ("+ fp8 + cuda_graphs", replace(default, fp8=True, cuda_graphs=True)),
+        "fp8_graphs_vae_cl": ("+ fp8 + cuda_graphs + vae_channels_last",
+                              replace(default, fp8=True, cuda_graphs=True, vae_channels_last=True)),
+        "kept_no_text_cache": ("kept levers, text K/V recomputed every call (before 2026-12-03)",
+                               replace(kept, text_kv_reuse=False)),
+        "kept": ("+ fp8 + cuda_graphs + vae_channels_last + compile_vae_norms", kept),
+        "kept_chunked": ("kept levers + vae_chunked_decode", replace(kept, vae_chunked_decode=True)),
+        "kept_one_pass": ("kept levers + one_pass_reductions", replace(kept, **one_pass)),
+        "kept_tuned": ("kept levers + tune_kernel_blocks", replace(kept, **tuned)),
+        "all": ("kept levers + vae_chunked_decode + one_pass_reductions + tune_kernel_blocks",
+                replace(kept, vae_chunked_decode=True, **one_pass, **tuned)),
     }  # fmt: skip
+    unknown = set(args.fd_rows or ()) - set(fd_configs)
+    if unknown:
+        parser.error(f"--fd-rows: expected some of {list(fd_configs)}, got unknown {sorted(unknown)}")
+    configs = {label: config for key, (label, config) in fd_configs.items() if not args.fd_rows or key in args.fd_rows}
     fd_task = tasks(tiny)[0]
     fd_request = make_world_model_request(fd_task)
 
@@ -213,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print("Policy-DROID: 32x8 chunk, 4 steps, guidance 3, flow shift 5", flush=True)
     policy_rows, policy_ref = {}, {}
-    fast = configs["+ fp8 + cuda_graphs"]
+    fast = fd_configs["fp8_graphs"][1]
     pairs = (("default (bf16)", default), ("+ fp8 + cuda_graphs", fast))
     for label, config in pairs if "policy" in args.sections else ():
         for decode in (False, True):
@@ -270,7 +310,8 @@ def main(argv: list[str] | None = None) -> int:
         save()
 
     if args.profile and not over_budget("profile"):  # where a denoising step's time goes (FP8, eager)
-        backend = Cosmos3DiffusersBackend(pipe, acceleration=replace(default, fp8=True), progress=False)
+        profiled = replace(default, fp8=True, one_pass_reductions=cuda)
+        backend = Cosmos3DiffusersBackend(pipe, acceleration=profiled, progress=False)
         try:
             request = backend._checked(fd_request)
             backend._set_flow_shift(request.flow_shift)
@@ -281,7 +322,9 @@ def main(argv: list[str] | None = None) -> int:
                 backend.sampler.denoise(layout, [sample], 3, 1.0)
             table = prof.key_averages().table(sort_by="self_cuda_time_total" if cuda else "self_cpu_time_total",
                                               row_limit=40)  # fmt: skip
-            args.out.with_suffix(".profile.txt").write_text("3 denoising steps, FP8 levers, no graphs\n" + table)
+            title = f"3 denoising steps, no graphs, fp8=True, one_pass_reductions={profiled.one_pass_reductions}\n"
+            args.out.with_suffix(".profile.txt").write_text(title + table)
+            args.out.with_suffix(".prepare.txt").write_text(profile_prepare(backend, request, layout))
         except Exception as error:
             print(f"  profile failed: {type(error).__name__}: {error}", flush=True)
         finally:

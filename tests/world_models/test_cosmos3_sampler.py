@@ -87,8 +87,26 @@ def test_sampler_reproduces_the_pipeline_forward_dynamics(pipe, guidance, levers
     assert len(out.step_times_s) == 3
     if levers and levers.cuda_graphs:
         assert len(sampler.graphs.entries) == (2 if guidance != 1.0 else 1)  # cond (+ uncond) role
+    if levers:  # the second call found every layer's text K/V of every role in the cache
+        roles, layers = (2 if guidance != 1.0 else 1), len(pipe.transformer.layers)
+        assert (handle.text_cache.misses, handle.text_cache.hits) == (roles * layers, roles * layers)
     other = _pipeline(pipe, _fd_condition(seed=2), guidance).video
     assert (other - reference).abs().max() > 1e-2  # the comparison above can tell action chunks apart
+
+
+def test_sampler_text_cache_keeps_prompts_apart(pipe):
+    def call(sampler, prompt):
+        layout, sample = prepare_action_call(pipe, _fd_condition(), prompt=prompt, fps=15.0, seed=0, guided=False)
+        return sampler.denoise(layout, [sample], 2, 1.0).latents
+
+    with accelerated(pipe, CPU_LEVERS) as handle:
+        sampler = ActionSampler(pipe, handle)
+        first, drawer, again = (call(sampler, p) for p in (PROMPT, "Open the drawer.", PROMPT))
+        layers = len(pipe.transformer.layers)
+        assert (handle.text_cache.misses, handle.text_cache.hits) == (2 * layers, layers)
+    torch.testing.assert_close(again, first, rtol=0, atol=0)
+    torch.testing.assert_close(drawer, call(ActionSampler(pipe), "Open the drawer."), rtol=1e-4, atol=1e-4)
+    assert (drawer - first).abs().max() > 1e-3  # the prompts really lead to different videos
 
 
 def test_sampler_inverse_dynamics_returns_the_pipeline_actions(pipe):

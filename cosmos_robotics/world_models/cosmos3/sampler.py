@@ -37,6 +37,7 @@ class Branch:
     sin_und: torch.Tensor
     cos_gen: torch.Tensor
     sin_gen: torch.Tensor
+    text_key: tuple = ()  # exact identity of the text pathway's inputs (token ids, their positions, device)
 
     @property
     def und_len(self) -> int:
@@ -106,7 +107,9 @@ def make_branch(pipe, token_ids: list[int], grid: tuple[int, int, int], fps: flo
         segments.append(action_ids.to(device))
     positions = torch.cat(segments, dim=1)
     und_len = text["und_len"]
-    return Branch(text["input_ids"], positions, *rotary(pipe.transformer, positions, und_len, pipe.transformer.dtype))
+    text_key = (und_len, str(device), tuple(token_ids), tuple(text["text_mrope_ids"].flatten().tolist()))
+    return Branch(text["input_ids"], positions, *rotary(pipe.transformer, positions, und_len, pipe.transformer.dtype),
+                  text_key=text_key)
 
 
 def _patchify(latents: torch.Tensor, p: int) -> torch.Tensor:
@@ -146,11 +149,20 @@ class ActionSampler:
     # -- per call -------------------------------------------------------------------------------------------
     @torch.no_grad()
     def text_kv(self, branch: Branch) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """The text pathway once per call: per layer (K roped for the generation pathway, V)."""
+        """The text pathway, per layer (K roped for the generation pathway, V). With ``text_kv_reuse`` it is kept
+        in the acceleration's text cache, so calls with the same prompt (a control loop's every chunk) skip it."""
+        cache = self.acceleration.text_cache if self.acceleration and self.acceleration.config.text_kv_reuse else None
+        if cache is not None:
+            cache.begin_forward(("sampler", *branch.text_key))
         und = self.pipe.transformer.embed_tokens(branch.input_ids)
         kv = []
-        for layer, fused in zip(self.pipe.transformer.layers, self.fused, strict=True):
-            und, k, v = _und_pathway(layer, und, branch.cos_und, branch.sin_und, fused, self.backend)
+        for index, (layer, fused) in enumerate(zip(self.pipe.transformer.layers, self.fused, strict=True)):
+            cached = cache.lookup(index) if cache is not None else None
+            if cached is None:
+                cached = _und_pathway(layer, und, branch.cos_und, branch.sin_und, fused, self.backend)
+                if cache is not None:
+                    cache.store(index, cached)
+            und, k, v = cached
             kv.append((k, v))
         return kv
 
