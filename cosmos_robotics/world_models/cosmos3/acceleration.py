@@ -18,10 +18,8 @@ Opt-in levers that change the arithmetic or the call structure (off by default):
 pathway's four matrix products in e4m3 (:mod:`fp8`); ``cuda_graphs`` and batching run action calls through our own
 denoising loop (:mod:`sampler`), which replays each step from a CUDA graph; ``vae_channels_last`` stores the VAE's
 convolution weights channels-last; ``compile_vae_norms`` fuses each Wan RMS norm (upcast, normalize, scale, cast:
-about a third of the decode's non-convolution time) into one compiled kernel; ``vae_chunked_decode`` decodes all
-latent frames after the first in one decoder pass; ``one_pass_reductions`` lets inductor read each wide row once
-in the compiled layer body's norm and FP8-quantization kernels, and ``tune_kernel_blocks`` times those kernels'
-block sizes.
+about a third of the decode's non-convolution time) into one compiled kernel; ``one_pass_reductions`` lets inductor
+read each wide row once in the compiled layer body's norm and FP8-quantization kernels.
 
 And, for forward-dynamics / policy calls, VAE-encodes only the conditioning frame (``first_frame_encode``): the
 pipeline repeats that frame over the whole clip but keeps only latent frame 0 clean, and the Wan VAE is causal, so
@@ -86,12 +84,6 @@ class AccelerationConfig:
             body's row reductions (RMS norms over 4096 channels, FP8 row amax over 12288) and keep whichever it
             times faster (inductor's multi-kernel); by default rows wider than 1024 are read once per reduction.
             Rounding may move (another summation order). Opt-in; needs ``compile_blocks``.
-        tune_kernel_blocks: let inductor time block sizes and warps for each of the compiled layer body's fused
-            kernels (coordinate-descent tuning; matrix products stay cuBLAS). Longer first call. Opt-in; needs
-            ``compile_blocks``.
-        vae_chunked_decode: decode latent frame 0 and then all later latent frames in one chunk, instead of
-            diffusers' one latent frame at a time (the Wan decoder is causal, so the chunks see the same inputs;
-            fewer, larger convolutions, more activation memory). Opt-in.
     """
 
     text_kv_reuse: bool = True
@@ -106,8 +98,6 @@ class AccelerationConfig:
     vae_channels_last: bool = False
     compile_vae_norms: bool = False
     one_pass_reductions: bool = False
-    tune_kernel_blocks: bool = False
-    vae_chunked_decode: bool = False
 
     @classmethod
     def none(cls) -> AccelerationConfig:
@@ -135,9 +125,8 @@ class AccelerationConfig:
             raise ValueError(
                 f"attention_backend: expected one of {['default', *_SDPA_BACKENDS]}, got {self.attention_backend!r}"
             )
-        for name in ("one_pass_reductions", "tune_kernel_blocks"):
-            if getattr(self, name) and not self.compile_blocks:
-                raise ValueError(f"{name}: expected compile_blocks=True (it tunes the compiled layer body)")
+        if self.one_pass_reductions and not self.compile_blocks:
+            raise ValueError("one_pass_reductions: expected compile_blocks=True (it tunes the compiled layer body)")
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -381,8 +370,6 @@ def apply_acceleration(pipe, config: AccelerationConfig | None = None) -> Accele
         _install_first_frame_encode(pipe, handle)
     if config.compile_vae_norms:
         _install_vae_norms(pipe.vae, handle)
-    if config.vae_chunked_decode:
-        _install_chunked_decode(pipe.vae, handle)
     if config.vae_channels_last:
         _set_conv_format(pipe.vae, torch.channels_last_3d)
         handle._undo.append(lambda: _set_conv_format(pipe.vae, torch.contiguous_format))
@@ -415,35 +402,6 @@ def _install_vae_norms(vae, handle: Acceleration) -> None:
     handle._undo.append(undo)
 
 
-def _chunked_decode(vae, z: torch.Tensor, return_dict: bool = True):
-    """``AutoencoderKLWan._decode`` with two decoder chunks (frame 0, then frames 1..T-1) instead of T."""
-    from diffusers.models.autoencoders.autoencoder_kl_wan import DecoderOutput, unpatchify
-
-    height, width = z.shape[-2:]
-    too_big = height > vae.tile_sample_min_height // vae.spatial_compression_ratio or (
-        width > vae.tile_sample_min_width // vae.spatial_compression_ratio)  # fmt: skip
-    if vae.use_tiling and too_big:
-        return vae.tiled_decode(z, return_dict=return_dict)
-    vae.clear_cache()
-    x = vae.post_quant_conv(z)
-    chunks = [x[:, :, :1]] + ([x[:, :, 1:]] if x.shape[2] > 1 else [])
-    outs = []
-    for index, chunk in enumerate(chunks):
-        vae._conv_idx = [0]
-        outs.append(vae.decoder(chunk, feat_cache=vae._feat_map, feat_idx=vae._conv_idx, first_chunk=index == 0))
-    out = torch.cat(outs, dim=2)
-    if vae.config.patch_size is not None:
-        out = unpatchify(out, patch_size=vae.config.patch_size)
-    out = torch.clamp(out, min=-1.0, max=1.0)
-    vae.clear_cache()
-    return DecoderOutput(sample=out) if return_dict else (out,)
-
-
-def _install_chunked_decode(vae, handle: Acceleration) -> None:
-    vae._decode = types.MethodType(_chunked_decode, vae)
-    handle._undo.append(lambda: delattr(vae, "_decode"))
-
-
 def _raise_recompile_limit() -> None:
     """One graph per shape (preset, batch size, prompt length, FP8 or not, VAE level): more than dynamo's 8."""
     torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 64)
@@ -461,16 +419,13 @@ def _install_layers(transformer, config: AccelerationConfig, handle: Acceleratio
     gen_fn = _gen_pathway
     if config.compile_blocks:
         _raise_recompile_limit()
-        mode, options = config.compile_mode, {}
-        if config.one_pass_reductions:
-            options["triton.multi_kernel"] = 1
-        if config.tune_kernel_blocks:
-            options["coordinate_descent_tuning"] = True
-        if options and mode:  # torch.compile takes a mode or options, not both
+        mode, options = config.compile_mode, None
+        if config.one_pass_reductions:  # torch.compile takes a mode or options, not both
             from torch._inductor import list_mode_options
 
-            options, mode = {**list_mode_options(mode), **options}, None
-        gen_fn = torch.compile(_gen_pathway, mode=mode, options=options or None, fullgraph=True, dynamic=False)
+            options = {**(list_mode_options(mode) if mode else {}), "triton.multi_kernel": 1}
+            mode = None
+        gen_fn = torch.compile(_gen_pathway, mode=mode, options=options, fullgraph=True, dynamic=False)
     handle.gen_fn = gen_fn
     backend = config.attention_backend
 
