@@ -5,7 +5,7 @@ Same full-size random-weight pipeline as ``cosmos3_gpu.py`` (built on the GPU), 
 
 * DROID FD, cookbook 30 steps: the default backend (bf16, exact levers) against the opt-in levers added one by
   one (``AccelerationConfig(fp8=..., cuda_graphs=..., vae_channels_last=..., compile_vae_norms=...,
-  one_pass_reductions=..., fp8_fused_silu=...)``; ``--fd-rows`` picks some); deviation
+  one_pass_reductions=...)``; ``--fd-rows`` picks some); deviation
   of each from the default's video (same seed and noise) in uint8 levels; last, diffusers' own speed APIs
   (``set_attention_backend``, ``compile_repeated_blocks``, ``fuse_qkv_projections``) on the plain pipeline;
 * Policy-DROID (``droid_joint``: 540x640 concat view + state row, 32x8 chunk, 4 steps, guidance 3, flow shift 5)
@@ -168,7 +168,6 @@ def main(argv: list[str] | None = None) -> int:
         "fp8_graphs_vae": ("+ fp8 + cuda_graphs + vae_channels_last + compile_vae_norms",
                            replace(kept, one_pass_reductions=False)),
         "kept": ("+ fp8 + cuda_graphs + vae_channels_last + compile_vae_norms + one_pass_reductions", kept),
-        "kept_fused_silu": ("kept levers + fp8_fused_silu", replace(kept, fp8_fused_silu=True)),
         "kept_no_text_cache": ("kept levers, text K/V recomputed every call (as before 2026-12-03)",
                                replace(kept, text_kv_reuse=False)),
     }  # fmt: skip
@@ -306,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
         save()
 
     if args.profile and not over_budget("profile"):  # where a denoising step's time goes (FP8, eager)
-        profiled = replace(default, fp8=True, one_pass_reductions=cuda, fp8_fused_silu=True)
+        profiled = replace(default, fp8=True, one_pass_reductions=cuda)
         backend = Cosmos3DiffusersBackend(pipe, acceleration=profiled, progress=False)
         try:
             request = backend._checked(fd_request)
@@ -318,8 +317,7 @@ def main(argv: list[str] | None = None) -> int:
                 backend.sampler.denoise(layout, [sample], 3, 1.0)
             table = prof.key_averages().table(sort_by="self_cuda_time_total" if cuda else "self_cpu_time_total",
                                               row_limit=40)  # fmt: skip
-            title = (f"3 denoising steps, no graphs, fp8=True, one_pass_reductions={profiled.one_pass_reductions}, "
-                     f"fp8_fused_silu=True\n")
+            title = f"3 denoising steps, no graphs, fp8=True, one_pass_reductions={profiled.one_pass_reductions}\n"
             args.out.with_suffix(".profile.txt").write_text(title + table)
             args.out.with_suffix(".prepare.txt").write_text(profile_prepare(backend, request, layout))
         except Exception as error:

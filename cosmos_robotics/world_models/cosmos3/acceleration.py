@@ -45,13 +45,7 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from cosmos_robotics.errors import UnsupportedModeError
 from cosmos_robotics.world_models.cosmos3.device_map import transformer_devices
-from cosmos_robotics.world_models.cosmos3.fp8 import (
-    Fp8Matrix,
-    fp8_linear,
-    fp8_matmul,
-    quantize_weight,
-    silu_mul_quantize_rows,
-)
+from cosmos_robotics.world_models.cosmos3.fp8 import Fp8Matrix, fp8_linear, quantize_weight
 
 AttentionBackend = Literal["default", "cudnn", "flash", "efficient", "math"]
 
@@ -80,9 +74,6 @@ class AccelerationConfig:
             restored by ``remove()``; measured no gain on an H100, hence off by default).
         fp8: e4m3 matrix products (row-wise scales) for the generation pathway's Q/K/V, output, gate/up and down
             projections; not exact (the benchmark reports the deviation). Opt-in.
-        fp8_fused_silu: with ``fp8`` on CUDA, one Triton kernel (:mod:`fp8_kernels`) computes the down projection's
-            input ``silu(gate) * up`` and quantizes it per row in one read of gate/up (elsewhere the same math
-            runs as PyTorch ops). Opt-in.
         cuda_graphs: action calls run through :class:`~cosmos_robotics.world_models.cosmos3.sampler.ActionSampler`
             and each denoising step (one transformer forward per prompt) is replayed from a CUDA graph captured per
             shape (eager on a CPU). Exact. Opt-in.
@@ -103,7 +94,6 @@ class AccelerationConfig:
     first_frame_encode: bool = True
     cudnn_benchmark: bool = False
     fp8: bool = False
-    fp8_fused_silu: bool = False
     cuda_graphs: bool = False
     vae_channels_last: bool = False
     compile_vae_norms: bool = False
@@ -135,8 +125,6 @@ class AccelerationConfig:
             raise ValueError(
                 f"attention_backend: expected one of {['default', *_SDPA_BACKENDS]}, got {self.attention_backend!r}"
             )
-        if self.fp8_fused_silu and not self.fp8:
-            raise ValueError("fp8_fused_silu: expected fp8=True (it quantizes the FP8 down projection's input)")
         if self.one_pass_reductions and not self.compile_blocks:
             raise ValueError("one_pass_reductions: expected compile_blocks=True (it tunes the compiled layer body)")
 
@@ -189,10 +177,9 @@ class _Fp8Layer:
     gate_up: Fp8Matrix
     down: Fp8Matrix
     split: tuple[int, int, int]
-    silu_quantize: Callable = silu_mul_quantize_rows  # gate/up -> the down projection's quantized input
 
     @classmethod
-    def of(cls, layer, silu_quantize: Callable = silu_mul_quantize_rows) -> _Fp8Layer:
+    def of(cls, layer) -> _Fp8Layer:
         attn, mlp = layer.self_attn, layer.mlp_moe_gen
         linears = (attn.add_q_proj, attn.add_k_proj, attn.add_v_proj, attn.to_add_out, mlp.up_proj, mlp.down_proj)
         if mlp.hidden_act != "silu" or any(lin.bias is not None for lin in linears):
@@ -204,7 +191,6 @@ class _Fp8Layer:
             gate_up=quantize_weight(torch.cat([mlp.gate_proj.weight, mlp.up_proj.weight])),
             down=quantize_weight(mlp.down_proj.weight),
             split=tuple(lin.out_features for lin in qkv),
-            silu_quantize=silu_quantize,
         )
 
 
@@ -261,9 +247,8 @@ def _gen_pathway(layer, gen_seq, k_und, v_und, cos, sin, fused: _FusedWeights | 
         gate_up = fused.gate_up_gen if fused else None
         return residual + _mlp(layer.mlp_moe_gen, layer.post_attention_layernorm_moe_gen(residual), gate_up)
     residual = gen_seq + fp8_linear(out, fp8.out)
-    gate_up = fp8_linear(layer.post_attention_layernorm_moe_gen(residual), fp8.gate_up)
-    values, scale = fp8.silu_quantize(gate_up.reshape(-1, gate_up.shape[-1]))
-    return residual + fp8_matmul(values, scale, fp8.down, gate_up.dtype).reshape(residual.shape)
+    gate, up = fp8_linear(layer.post_attention_layernorm_moe_gen(residual), fp8.gate_up).chunk(2, dim=-1)
+    return residual + fp8_linear(F.silu(gate) * up, fp8.down)
 
 
 def _fuse_rows(linears: tuple[torch.nn.Linear, ...]) -> torch.Tensor:
@@ -457,14 +442,9 @@ def _install_layers(transformer, config: AccelerationConfig, handle: Acceleratio
 
         return forward
 
-    silu_quantize = silu_mul_quantize_rows
-    if config.fp8_fused_silu and transformer.device.type == "cuda":
-        from cosmos_robotics.world_models.cosmos3 import fp8_kernels
-
-        silu_quantize = fp8_kernels.silu_mul_quantize_rows
     for index, layer in enumerate(transformer.layers):
         fused = _fuse_layer(layer) if config.fuse_projections else None
-        fp8 = _Fp8Layer.of(layer, silu_quantize) if config.fp8 else None
+        fp8 = _Fp8Layer.of(layer) if config.fp8 else None
         handle.fused.append(fused)
         handle.fp8.append(fp8)
         # A layer dispatched by accelerate (the transformer split over devices) keeps its hook, which moves the

@@ -47,21 +47,12 @@ def quantize_weight(weight: torch.Tensor) -> Fp8Matrix:
 
 def fp8_linear(x: torch.Tensor, matrix: Fp8Matrix) -> torch.Tensor:
     """``x [..., K] @ W.T`` with both operands in e4m3; result in ``x.dtype``."""
+    lead = x.shape[:-1]
     values, scale = quantize_rows(x.reshape(-1, x.shape[-1]))
-    return fp8_matmul(values, scale, matrix, x.dtype).reshape(*x.shape[:-1], matrix.out_features)
-
-
-def fp8_matmul(values: torch.Tensor, scale: torch.Tensor, matrix: Fp8Matrix, out_dtype: torch.dtype) -> torch.Tensor:
-    """Row-quantized ``values [M, K]`` (scales ``[M, 1]``) times ``W.T`` -> ``[M, N]`` in ``out_dtype``."""
-    if values.is_cuda:
-        return torch._scaled_mm(values, matrix.weight.t(), scale_a=scale, scale_b=matrix.scale.view(1, -1),
-                                out_dtype=out_dtype)  # fmt: skip
-    dequant_w = matrix.weight.float() * matrix.scale[:, None]
-    return ((values.float() * scale) @ dequant_w.t()).to(out_dtype)
-
-
-def silu_mul_quantize_rows(gate_up: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``quantize_rows(F.silu(gate) * up)`` of ``gate_up [M, 2N]`` (gate first) in PyTorch ops; the one-pass
-    Triton kernel of :mod:`fp8_kernels` computes the same on CUDA."""
-    gate, up = gate_up.chunk(2, dim=-1)
-    return quantize_rows(torch.nn.functional.silu(gate) * up)
+    if x.is_cuda:
+        out = torch._scaled_mm(values, matrix.weight.t(), scale_a=scale, scale_b=matrix.scale.view(1, -1),
+                               out_dtype=x.dtype)  # fmt: skip
+    else:
+        dequant_w = matrix.weight.float() * matrix.scale[:, None]
+        out = ((values.float() * scale) @ dequant_w.t()).to(x.dtype)
+    return out.reshape(*lead, matrix.out_features)
