@@ -31,6 +31,7 @@ import os
 import statistics
 import sys
 import time
+import warnings
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -45,6 +46,7 @@ from cosmos3_gpu import build_pipeline, make_world_model_request, measure_matmul
 
 from cosmos_robotics.embodiments import ActionMode, get_adapter  # noqa: E402
 from cosmos_robotics.world_models.base import WorldModelRequest  # noqa: E402
+from cosmos_robotics.world_models.cosmos3 import sampler as sampler_module  # noqa: E402
 from cosmos_robotics.world_models.cosmos3.acceleration import AccelerationConfig  # noqa: E402
 from cosmos_robotics.world_models.cosmos3.diffusers_backend import Cosmos3DiffusersBackend  # noqa: E402
 
@@ -171,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         "kept_no_text_cache": ("kept levers, text K/V recomputed every call (as before 2026-12-03)",
                                replace(kept, text_kv_reuse=False)),
     }  # fmt: skip
+    fd_configs["kept_sigmas_on_cpu"] = ("kept levers, scheduler sigmas left on the CPU (as before 2026-12-03)", kept)
     unknown = set(args.fd_rows or ()) - set(fd_configs)
     if unknown:
         parser.error(f"--fd-rows: expected some of {list(fd_configs)}, got unknown {sorted(unknown)}")
@@ -193,6 +196,15 @@ def main(argv: list[str] | None = None) -> int:
             out = backend._generate(request)  # synchronises before returning
             walls.append(time.perf_counter() - t)
         peak = torch.cuda.max_memory_allocated() / 2**30 if cuda else None
+        if cuda:  # how often one call makes the host wait for the GPU
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                torch.cuda.set_sync_debug_mode("warn")
+                try:
+                    backend._generate(request)
+                finally:
+                    torch.cuda.set_sync_debug_mode("default")
+            out.extras["host_syncs"] = sum("synchroniz" in str(w.message) for w in caught)
         return statistics.median(walls), walls, peak, first, out
 
     def release(backend) -> None:
@@ -211,15 +223,20 @@ def main(argv: list[str] | None = None) -> int:
 
     def row(label: str, config: AccelerationConfig, request: WorldModelRequest, reference=None):
         backend = Cosmos3DiffusersBackend(pipe, acceleration=config, progress=False)
+        plain = sampler_module.sigmas_on_device
+        if "sigmas left on the CPU" in label:
+            sampler_module.sigmas_on_device = lambda scheduler, device: None
         try:
             median, walls, peak, first, out = timed(backend, request, args.reps)
             graphs = backend._sampler.graphs if backend._sampler is not None else None
         finally:
+            sampler_module.sigmas_on_device = plain
             backend.acceleration.remove()
             release(backend)
         entry = {"config": asdict(config), "total_s": median, "calls_s": walls, "first_call_s": first,
                  "peak_gib": peak, "timings": out.timings,
-                 "step_median_ms": 1e3 * statistics.median(out.extras["step_times_s"])}  # fmt: skip
+                 "step_median_ms": 1e3 * statistics.median(out.extras["step_times_s"]),
+                 "host_syncs_per_call": out.extras.get("host_syncs")}  # fmt: skip
         if graphs is not None and graphs.enabled:
             entry["graphs"] = {"captured": graphs.captures, "eager_fallbacks": graphs.failures}
         if reference is not None:

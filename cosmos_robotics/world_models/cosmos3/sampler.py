@@ -250,6 +250,7 @@ class ActionSampler:
 
         scheduler = pipe.scheduler
         scheduler.set_timesteps(num_inference_steps, device=device)
+        sigmas_on_device(scheduler, device)
         timesteps = scheduler.timesteps
         host_timesteps = timesteps.detach().cpu().tolist()
         noisy_actions = layout.action_noisy is not None and bool(layout.action_noisy.any())
@@ -282,6 +283,13 @@ class ActionSampler:
         if actions is not None and layout.raw_action_dim is not None:
             actions = actions[..., : layout.raw_action_dim]
         return SamplerOutput(latents, actions, step_times)
+
+
+def sigmas_on_device(scheduler, device: torch.device) -> None:
+    """Keep UniPC's sigmas beside the latents. diffusers parks them on the CPU and moves one to the device per use:
+    each such blocking copy waits for the queued denoising step, several times per scheduler step, so the GPU
+    idles while the host runs the rest of the step. Same values, same device arithmetic."""
+    scheduler.sigmas = scheduler.sigmas.to(device)
 
 
 def _mark(device: torch.device):
