@@ -83,7 +83,8 @@ class AccelerationConfig:
         one_pass_reductions: let inductor also generate single-pass ("persistent") versions of the compiled layer
             body's row reductions (RMS norms over 4096 channels, FP8 row amax over 12288) and keep whichever it
             times faster (inductor's multi-kernel); by default rows wider than 1024 are read once per reduction.
-            Rounding may move (another summation order). Opt-in; needs ``compile_blocks``.
+            Rounding may move (another summation order). Every process compiles the layer body afresh (inductor's
+            on-disk graph cache is bypassed: it breaks this mode). Opt-in; needs ``compile_blocks``.
     """
 
     text_kv_reuse: bool = True
@@ -423,7 +424,9 @@ def _install_layers(transformer, config: AccelerationConfig, handle: Acceleratio
         if config.one_pass_reductions:  # torch.compile takes a mode or options, not both
             from torch._inductor import list_mode_options
 
-            options = {**(list_mode_options(mode) if mode else {}), "triton.multi_kernel": 1}
+            # fx_graph_cache off: torch 2.11 fails to load multi-kernel code back from inductor's on-disk cache in
+            # a later process ("'NoneType' object does not support the context manager protocol", seen on an H200).
+            options = {**(list_mode_options(mode) if mode else {}), "triton.multi_kernel": 1, "fx_graph_cache": False}
             mode = None
         gen_fn = torch.compile(_gen_pathway, mode=mode, options=options, fullgraph=True, dynamic=False)
     handle.gen_fn = gen_fn
