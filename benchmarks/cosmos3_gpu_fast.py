@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(args.fd_rows or ()) - set(fd_configs)
     if unknown:
         parser.error(f"--fd-rows: expected some of {list(fd_configs)}, got unknown {sorted(unknown)}")
-    configs = {label: config for key, (label, config) in fd_configs.items() if not args.fd_rows or key in args.fd_rows}
+    configs = {key: fd_configs[key] for key in fd_configs if not args.fd_rows or key in args.fd_rows}
     fd_task = tasks(tiny)[0]
     fd_request = make_world_model_request(fd_task)
 
@@ -221,10 +221,12 @@ def main(argv: list[str] | None = None) -> int:
             return True
         return False
 
-    def row(label: str, config: AccelerationConfig, request: WorldModelRequest, reference=None):
+    def row(label: str, config: AccelerationConfig, request: WorldModelRequest, reference=None,
+            sigmas_on_cpu: bool = False):
+        """One timed row; ``sigmas_on_cpu`` runs our loop as before 2026-12-03 (UniPC's sigmas left on the CPU)."""
         backend = Cosmos3DiffusersBackend(pipe, acceleration=config, progress=False)
         plain = sampler_module.sigmas_on_device
-        if "sigmas left on the CPU" in label:
+        if sigmas_on_cpu:
             sampler_module.sigmas_on_device = lambda scheduler, device: None
         try:
             median, walls, peak, first, out = timed(backend, request, args.reps)
@@ -251,11 +253,11 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"DROID FD: chunk {fd_task.chunk}, {fd_task.steps} steps", flush=True)
     fd_rows, reference = {}, None
-    for label, config in configs.items() if "fd" in args.sections else ():
+    for key, (label, config) in configs.items() if "fd" in args.sections else ():
         if over_budget(f"fd {label}"):
             break
         try:
-            fd_rows[label], out = row(label, config, fd_request, reference)
+            fd_rows[label], out = row(label, config, fd_request, reference, sigmas_on_cpu=key == "kept_sigmas_on_cpu")
         except Exception as error:  # a lever that fails here is reported, not fatal
             fd_rows[label] = {"error": f"{type(error).__name__}: {error}"}
             print(f"  {label}: {fd_rows[label]['error']}", flush=True)

@@ -37,7 +37,7 @@ class Branch:
     sin_und: torch.Tensor
     cos_gen: torch.Tensor
     sin_gen: torch.Tensor
-    text_key: tuple = ()  # exact identity of the text pathway's inputs (token ids, their positions, device)
+    text_key: tuple = ()  # exact identity of the text pathway's inputs: device and token ids (see make_branch)
 
     @property
     def und_len(self) -> int:
@@ -107,7 +107,9 @@ def make_branch(pipe, token_ids: list[int], grid: tuple[int, int, int], fps: flo
         segments.append(action_ids.to(device))
     positions = torch.cat(segments, dim=1)
     und_len = text["und_len"]
-    text_key = (und_len, str(device), tuple(token_ids), tuple(text["text_mrope_ids"].flatten().tolist()))
+    # The text's length and mRoPE positions follow from its token ids alone (diffusers' _prepare_text_segment), so
+    # the host-side ids identify the text pathway's inputs without reading anything back from the device.
+    text_key = (str(device), tuple(token_ids))
     return Branch(text["input_ids"], positions, *rotary(pipe.transformer, positions, und_len, pipe.transformer.dtype),
                   text_key=text_key)
 
