@@ -46,7 +46,6 @@ from cosmos3_gpu import build_pipeline, make_world_model_request, measure_matmul
 
 from cosmos_robotics.embodiments import ActionMode, get_adapter  # noqa: E402
 from cosmos_robotics.world_models.base import WorldModelRequest  # noqa: E402
-from cosmos_robotics.world_models.cosmos3 import sampler as sampler_module  # noqa: E402
 from cosmos_robotics.world_models.cosmos3.acceleration import AccelerationConfig  # noqa: E402
 from cosmos_robotics.world_models.cosmos3.diffusers_backend import Cosmos3DiffusersBackend  # noqa: E402
 
@@ -73,6 +72,15 @@ def policy_request(tiny: bool, decode: bool, seed: int = 0, steps: int | None = 
                              num_inference_steps=steps or (2 if tiny else None))  # fmt: skip
 
 
+def step_time(out, steps: int) -> dict:
+    """Per-step time: the median of the backend's step marks, or (a graph-replayed loop has none) the mean over
+    the denoising phase; the key says which."""
+    marks = out.extras.get("step_times_s") or []
+    if marks:
+        return {"step_ms": 1e3 * statistics.median(marks), "step_ms_is": "median of per-step marks"}
+    return {"step_ms": 1e3 * out.timings["denoise_s"] / steps, "step_ms_is": "denoise_s / steps (one graph replay)"}
+
+
 def public_api_row(pipe, request, timed, reps: int, reference) -> dict:
     """Diffusers' own speed APIs on the plain pipeline: what they give and what they lack for Cosmos 3."""
     entry: dict = {}
@@ -87,10 +95,10 @@ def public_api_row(pipe, request, timed, reps: int, reference) -> dict:
         median, walls, peak, first, out = timed(backend, request, reps)
         entry.update(what="set_attention_backend('_native_cudnn') + compile_repeated_blocks(fullgraph=True), "
                      "no other lever", total_s=median, calls_s=walls, first_call_s=first, peak_gib=peak,
-                     timings=out.timings, step_median_ms=1e3 * statistics.median(out.extras["step_times_s"]))  # fmt: skip
+                     timings=out.timings, **step_time(out, backend._checked(request).num_inference_steps))  # fmt: skip
         if reference is not None:
             entry["deviation_video"] = video_deviation(reference.frames, out.frames)
-        print(f"  diffusers public APIs: {median:.3f} s, step {entry['step_median_ms']:.1f} ms", flush=True)
+        print(f"  diffusers public APIs: {median:.3f} s, step {entry['step_ms']:.1f} ms", flush=True)
     except Exception as error:
         entry["error"] = f"{type(error).__name__}: {error}"
         print(f"  diffusers public APIs: {entry['error']}", flush=True)
@@ -173,7 +181,6 @@ def main(argv: list[str] | None = None) -> int:
         "kept_no_text_cache": ("kept levers, text K/V recomputed every call (as before 2026-12-03)",
                                replace(kept, text_kv_reuse=False)),
     }  # fmt: skip
-    fd_configs["kept_sigmas_on_cpu"] = ("kept levers, scheduler sigmas left on the CPU (as before 2026-12-03)", kept)
     unknown = set(args.fd_rows or ()) - set(fd_configs)
     if unknown:
         parser.error(f"--fd-rows: expected some of {list(fd_configs)}, got unknown {sorted(unknown)}")
@@ -221,23 +228,17 @@ def main(argv: list[str] | None = None) -> int:
             return True
         return False
 
-    def row(label: str, config: AccelerationConfig, request: WorldModelRequest, reference=None,
-            sigmas_on_cpu: bool = False):
-        """One timed row; ``sigmas_on_cpu`` runs our loop as before 2026-12-03 (UniPC's sigmas left on the CPU)."""
+    def row(label: str, config: AccelerationConfig, request: WorldModelRequest, reference=None):
         backend = Cosmos3DiffusersBackend(pipe, acceleration=config, progress=False)
-        plain = sampler_module.sigmas_on_device
-        if sigmas_on_cpu:
-            sampler_module.sigmas_on_device = lambda scheduler, device: None
+        steps = backend._checked(request).num_inference_steps
         try:
             median, walls, peak, first, out = timed(backend, request, args.reps)
             graphs = backend._sampler.graphs if backend._sampler is not None else None
         finally:
-            sampler_module.sigmas_on_device = plain
             backend.acceleration.remove()
             release(backend)
         entry = {"config": asdict(config), "total_s": median, "calls_s": walls, "first_call_s": first,
-                 "peak_gib": peak, "timings": out.timings,
-                 "step_median_ms": 1e3 * statistics.median(out.extras["step_times_s"]),
+                 "peak_gib": peak, "timings": out.timings, **step_time(out, steps),
                  "host_syncs_per_call": out.extras.get("host_syncs")}  # fmt: skip
         if graphs is not None and graphs.enabled:
             entry["graphs"] = {"captured": graphs.captures, "eager_fallbacks": graphs.failures}
@@ -246,18 +247,18 @@ def main(argv: list[str] | None = None) -> int:
                 entry["deviation_video"] = video_deviation(reference.frames, out.frames)
             if out.actions is not None:
                 entry["deviation_actions"] = action_deviation(reference.actions, out.actions)
-        print(f"  {label:<44} {median:.3f} s (first {first:.1f} s) step {entry['step_median_ms']:.1f} ms "
+        print(f"  {label:<44} {median:.3f} s (first {first:.1f} s) step {entry['step_ms']:.1f} ms "
               f"peak {peak and round(peak, 1)} GiB {entry.get('deviation_video', entry.get('deviation_actions', ''))}",
               flush=True)  # fmt: skip
         return entry, out
 
     print(f"DROID FD: chunk {fd_task.chunk}, {fd_task.steps} steps", flush=True)
     fd_rows, reference = {}, None
-    for key, (label, config) in configs.items() if "fd" in args.sections else ():
+    for label, config in configs.values() if "fd" in args.sections else ():
         if over_budget(f"fd {label}"):
             break
         try:
-            fd_rows[label], out = row(label, config, fd_request, reference, sigmas_on_cpu=key == "kept_sigmas_on_cpu")
+            fd_rows[label], out = row(label, config, fd_request, reference)
         except Exception as error:  # a lever that fails here is reported, not fatal
             fd_rows[label] = {"error": f"{type(error).__name__}: {error}"}
             print(f"  {label}: {fd_rows[label]['error']}", flush=True)

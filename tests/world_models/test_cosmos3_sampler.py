@@ -84,14 +84,33 @@ def test_sampler_reproduces_the_pipeline_forward_dynamics(pipe, guidance, levers
         again = sampler.denoise(layout, [sample], 3, guidance)  # second call: reuses the graph entry's buffers
     torch.testing.assert_close(out.latents, reference, rtol=1e-4, atol=1e-4)
     torch.testing.assert_close(again.latents, out.latents, rtol=0, atol=0)
-    assert len(out.step_times_s) == 3
     if levers and levers.cuda_graphs:
-        assert len(sampler.graphs.entries) == (2 if guidance != 1.0 else 1)  # cond (+ uncond) role
+        assert len(sampler.graphs.entries) == 1  # one whole-loop entry (cond and uncond inside it)
+        assert out.step_times_s == []  # a replayed loop has no host-side step marks
+    else:
+        assert len(out.step_times_s) == 3
     if levers:  # the second call found every layer's text K/V of every role in the cache
         roles, layers = (2 if guidance != 1.0 else 1), len(pipe.transformer.layers)
         assert (handle.text_cache.misses, handle.text_cache.hits) == (roles * layers, roles * layers)
     other = _pipeline(pipe, _fd_condition(seed=2), guidance).video
     assert (other - reference).abs().max() > 1e-2  # the comparison above can tell action chunks apart
+
+
+def test_a_scheduler_that_is_not_linear_is_stepped_by_diffusers(pipe):
+    from diffusers import UniPCMultistepScheduler
+
+    shipped = pipe.scheduler
+    pipe.scheduler = UniPCMultistepScheduler.from_config(shipped.config, thresholding=True, sample_max_value=0.05)
+    try:
+        reference = _pipeline(pipe, _fd_condition(), 1.0).video
+        sampler = ActionSampler(pipe)
+        layout, sample = prepare_action_call(pipe, _fd_condition(), prompt=PROMPT, fps=15.0, seed=0, guided=False)
+        out = sampler.denoise(layout, [sample], 3, 1.0)
+    finally:
+        pipe.scheduler = shipped
+    assert list(sampler._schedules.values()) == [None]  # refused: the loop stepped diffusers' scheduler
+    torch.testing.assert_close(out.latents, reference, rtol=1e-4, atol=1e-4)
+    assert (out.latents - _pipeline(pipe, _fd_condition(), 1.0).video).abs().max() > 1e-3  # thresholding mattered
 
 
 def test_sampler_text_cache_keeps_prompts_apart(pipe):
@@ -262,7 +281,7 @@ def test_policy_droid_through_the_backend_returns_the_joint_chunk(policy_backend
     np.testing.assert_allclose(result.actions, np.tile(TINY_POLICY_DROID_TARGET, (32, 1)), atol=5e-3)
     np.testing.assert_allclose(result.command.joint_positions, np.tile(TINY_POLICY_DROID_TARGET[:7], (32, 1)), atol=5e-3)
     np.testing.assert_allclose(result.command.gripper, 1.0 - TINY_POLICY_DROID_TARGET[7], atol=5e-3)  # DROID: 0 = open
-    assert len(result.extras["step_times_s"]) == 4
+    assert result.extras["step_times_s"] == []  # cuda_graphs: the loop is one replay, no per-step marks
 
 
 def test_policy_droid_decode_and_errors(policy_backend):
@@ -277,19 +296,19 @@ def test_policy_droid_decode_and_errors(policy_backend):
         write_tiny_checkpoint("/nonexistent", variant="policy")
 
 
-def test_step_graphs_refresh_per_call_tensors_and_keep_few_shapes():
-    from cosmos_robotics.world_models.cosmos3.graphs import StepGraphs
+def test_loop_graphs_refresh_per_call_tensors_and_keep_few_shapes():
+    from cosmos_robotics.world_models.cosmos3.graphs import LoopGraphs
 
-    graphs = StepGraphs(enabled=True, max_entries=2)
+    graphs = LoopGraphs(enabled=True, max_entries=2)
 
-    def fn(tensors, vision, action, timestep):
-        return vision * tensors["gain"] + timestep, None
+    def fn(tensors, vision, action):
+        return vision * tensors["gain"] + 2.0, None
 
-    x, t = torch.ones(3), torch.tensor([2.0])
-    first = graphs.step("a", fn, {"gain": torch.tensor(2.0)})
-    assert first(x, None, t)[0].tolist() == [4.0, 4.0, 4.0]
-    again = graphs.step("a", fn, {"gain": torch.tensor(5.0)})  # same shape, next call: owned buffers refreshed
-    assert again(x * 2, None, t)[0].tolist() == [12.0, 12.0, 12.0]
-    graphs.step("b", fn, {"gain": torch.tensor(1.0)})
-    graphs.step("c", fn, {"gain": torch.tensor(1.0)})
+    x = torch.ones(3)
+    first = graphs.runner("a", fn, {"gain": torch.tensor(2.0)})
+    assert first(x, None)[0].tolist() == [4.0, 4.0, 4.0]
+    again = graphs.runner("a", fn, {"gain": torch.tensor(5.0)})  # same shape, next call: owned buffers refreshed
+    assert again(x * 2, None)[0].tolist() == [12.0, 12.0, 12.0]
+    graphs.runner("b", fn, {"gain": torch.tensor(1.0)})
+    graphs.runner("c", fn, {"gain": torch.tensor(1.0)})
     assert list(graphs.entries) == ["b", "c"]  # least recently used "a" dropped

@@ -75,8 +75,9 @@ class AccelerationConfig:
         fp8: e4m3 matrix products (row-wise scales) for the generation pathway's Q/K/V, output, gate/up and down
             projections; not exact (the benchmark reports the deviation). Opt-in.
         cuda_graphs: action calls run through :class:`~cosmos_robotics.world_models.cosmos3.sampler.ActionSampler`
-            and each denoising step (one transformer forward per prompt) is replayed from a CUDA graph captured per
-            shape (eager on a CPU). Exact. Opt-in.
+            and the whole denoising loop (every transformer forward and the linear scheduler update) is replayed
+            from one CUDA graph captured per shape and schedule (eager on a CPU). Exact up to float32 rounding of
+            the scheduler's weights. Opt-in.
         vae_channels_last: channels-last (``channels_last_3d``) VAE weights. Opt-in.
         compile_vae_norms: ``torch.compile`` the VAE's RMS norms (one fused kernel each; rounding may move by a
             level). Opt-in.

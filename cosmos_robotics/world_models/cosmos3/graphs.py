@@ -1,10 +1,11 @@
-"""CUDA-graph replay of one denoising step (static shapes per prompt role, batch size and layout).
+"""CUDA-graph replay of a whole denoising loop (static shapes per batch size, layout and schedule).
 
-A captured graph reads fixed addresses, so each graph owns copies of everything a step reads: the per-call
-tensors (text K/V, rotary tables, action-head rows), refreshed once per call, and the per-step inputs (latents,
-timestep), refreshed before every replay. Off CUDA (tests on a CPU) the same buffers are used and the step runs
-eagerly, so the bookkeeping is exercised everywhere; a capture that fails is recorded and that shape runs eagerly.
-Each graph holds a private memory pool, so only the ``max_entries`` most recently used shapes are kept.
+A captured graph reads fixed addresses, so each graph owns copies of everything the loop reads: the per-call
+tensors (text K/V, rotary tables, action-head rows, schedule weights), refreshed once per call, and the loop's
+inputs (initial latents and actions), refreshed before every replay. Off CUDA (tests on a CPU) the same buffers
+are used and the loop runs eagerly, so the bookkeeping is exercised everywhere; a capture that fails is recorded
+and that shape runs eagerly. Each graph holds a private memory pool, so only the ``max_entries`` most recently
+used shapes are kept.
 """
 
 from __future__ import annotations
@@ -16,29 +17,29 @@ from typing import Any
 
 import torch
 
-StepFn = Callable[[dict[str, torch.Tensor], torch.Tensor, torch.Tensor | None, torch.Tensor], Any]
+LoopFn = Callable[..., Any]  # fn(tensors: dict[str, Tensor], *inputs: Tensor | None) -> outputs
 
 
 @dataclass
 class _Entry:
     tensors: dict[str, torch.Tensor]  # owned per-call tensors
-    inputs: list[torch.Tensor | None]  # owned per-step inputs (vision, action, timestep)
+    inputs: list[torch.Tensor | None]  # owned inputs
     graph: Any = None  # torch.cuda.CUDAGraph once captured
     outputs: Any = None
 
 
 @dataclass
-class StepGraphs:
+class LoopGraphs:
     enabled: bool = False
     max_entries: int = 8
     entries: OrderedDict[Any, _Entry] = field(default_factory=OrderedDict)
     failures: dict[Any, str] = field(default_factory=dict)  # key -> why it runs eagerly
     captures: int = 0
 
-    def step(self, key: Any, fn: StepFn, tensors: dict[str, torch.Tensor]) -> Callable:
-        """A ``(vision, action, timestep) -> fn(...)`` callable for this call; replays a graph on CUDA."""
+    def runner(self, key: Any, fn: LoopFn, tensors: dict[str, torch.Tensor]) -> Callable:
+        """A ``(*inputs) -> fn(tensors, *inputs)`` callable for this call; replays a graph on CUDA."""
         if not self.enabled:
-            return lambda vision, action, timestep: fn(tensors, vision, action, timestep)
+            return lambda *inputs: fn(tensors, *inputs)
         entry = self.entries.get(key)
         if entry is None:
             entry = self.entries[key] = _Entry({name: t.clone() for name, t in tensors.items()}, [])
@@ -49,12 +50,12 @@ class StepGraphs:
             for name, t in tensors.items():
                 entry.tensors[name].copy_(t)
 
-        def run(vision, action, timestep):
+        def run(*inputs):
             if not entry.inputs:
-                entry.inputs = [vision.clone(), None if action is None else action.clone(), timestep.clone()]
-                if vision.is_cuda and key not in self.failures:
+                entry.inputs = [None if t is None else t.clone() for t in inputs]
+                if any(t is not None and t.is_cuda for t in inputs) and key not in self.failures:
                     self._capture(key, entry, fn)
-            for owned, new in zip(entry.inputs, (vision, action, timestep), strict=True):
+            for owned, new in zip(entry.inputs, inputs, strict=True):
                 if owned is not None:
                     owned.copy_(new)
             if entry.graph is None:
@@ -64,13 +65,12 @@ class StepGraphs:
 
         return run
 
-    def _capture(self, key: Any, entry: _Entry, fn: StepFn) -> None:
+    def _capture(self, key: Any, entry: _Entry, fn: LoopFn) -> None:
         side = torch.cuda.Stream()
         side.wait_stream(torch.cuda.current_stream())
         try:
             with torch.cuda.stream(side):
-                for _ in range(2):  # compile, autotune and allocate outside the capture
-                    fn(entry.tensors, *entry.inputs)
+                fn(entry.tensors, *entry.inputs)  # compile, autotune and allocate outside the capture
             torch.cuda.current_stream().wait_stream(side)
             graph = torch.cuda.CUDAGraph()
             with torch.cuda.graph(graph):

@@ -10,7 +10,8 @@ positions, rotary tables, the text pathway's K/V) is done once, and one step is 
 call returns what the same requests return one by one (up to the batched matrix products' rounding).
 
 The preparation reuses the pipeline's own pieces (``tokenize_prompt``, ``prepare_latents``, the text segment and the
-mRoPE position helpers) and the scheduler is the pipeline's UniPC, stepped on the whole batch.
+mRoPE position helpers). The scheduler is the pipeline's UniPC, read off once per schedule as the linear map it is
+(:mod:`linear_schedule`), so the whole loop is device arithmetic and replays as one CUDA graph.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ import torch
 
 from cosmos_robotics.errors import UnsupportedModeError
 from cosmos_robotics.world_models.cosmos3.acceleration import Acceleration, _gen_pathway, _und_pathway
-from cosmos_robotics.world_models.cosmos3.graphs import StepGraphs
+from cosmos_robotics.world_models.cosmos3.graphs import LoopGraphs
+from cosmos_robotics.world_models.cosmos3.linear_schedule import LinearSchedule, linear_schedule, schedule_key
 
 
 @dataclass
@@ -135,7 +137,7 @@ class ActionSampler:
     """Batched action-call denoising on a ``Cosmos3OmniPipeline``'s transformer and scheduler.
 
     ``acceleration`` (optional) supplies the fused / FP8 weights, the attention kernel and the compiled layer
-    body; ``cuda_graphs`` replays each step from a graph captured once per (prompt role, batch, layout).
+    body; ``cuda_graphs`` replays the whole loop from a graph captured once per (batch, layout, schedule).
     """
 
     def __init__(self, pipe, acceleration: Acceleration | None = None, cuda_graphs: bool = False):
@@ -146,7 +148,9 @@ class ActionSampler:
         self.fp8 = acceleration.fp8 if acceleration and acceleration.fp8 else [None] * len(layers)
         self.gen_fn = acceleration.gen_fn if acceleration else _gen_pathway
         self.backend = acceleration.config.attention_backend if acceleration else "default"
-        self.graphs = StepGraphs(enabled=cuda_graphs)
+        self.graphs = LoopGraphs(enabled=cuda_graphs)
+        self.dtype = pipe.transformer.dtype  # read once: the property walks every module
+        self._schedules: dict[str, LinearSchedule | None] = {}
 
     # -- per call -------------------------------------------------------------------------------------------
     @torch.no_grad()
@@ -215,7 +219,7 @@ class ActionSampler:
 
     def _statics(self, layout: Layout, branch: Branch) -> dict[str, torch.Tensor]:
         tr = self.pipe.transformer
-        dtype, device = tr.dtype, branch.input_ids.device
+        dtype, device = self.dtype, branch.input_ids.device
         vision_noisy = layout.vision_noisy.to(device, dtype)
         statics = {"cos_gen": branch.cos_gen, "sin_gen": branch.sin_gen, "vision_noisy": vision_noisy,
                    "vision_noisy_tokens": vision_noisy.repeat_interleave(layout.grid[1] * layout.grid[2])}  # fmt: skip
@@ -235,45 +239,106 @@ class ActionSampler:
                 guidance_interval: tuple[float, float] | None = None,
                 on_denoise_start: Callable[[], None] | None = None) -> SamplerOutput:
         """Run ``num_inference_steps`` scheduler steps on the batch; guidance is applied at timesteps inside
-        ``guidance_interval`` (all steps when ``None``), elsewhere the conditional velocity alone is used."""
-        pipe, tr = self.pipe, self.pipe.transformer
-        dtype = tr.dtype
-        device = samples[0].latents.device
+        ``guidance_interval`` (all steps when ``None``), elsewhere the conditional velocity alone is used.
+
+        With a linear scheduler (the Cosmos 3 UniPC) the loop is pure device arithmetic: with ``cuda_graphs`` it
+        replays as one graph (then ``step_times_s`` stays empty: no host sees the steps). Otherwise diffusers'
+        ``scheduler.step`` runs each step."""
         guided = guidance_scale != 1.0
         if guided and layout.uncond is None:
             raise UnsupportedModeError("guidance_scale != 1 needs the unconditional prompt in the layout")
         latents = torch.stack([s.latents for s in samples])
         actions = None if samples[0].action_latents is None else torch.stack([s.action_latents for s in samples])
         roles = {"cond": layout.cond, **({"uncond": layout.uncond} if guided else {})}
-        statics = {role: self._statics(layout, branch) for role, branch in roles.items()}
-        forward = lambda tensors, vision, action, timestep: self.velocity(layout, tensors, vision, action, timestep)  # noqa: E731
-        steps = {role: self.graphs.step((role, len(samples), layout.key(), branch.und_len), forward, statics[role])
-                 for role, branch in roles.items()}  # fmt: skip
-
-        scheduler = pipe.scheduler
-        scheduler.set_timesteps(num_inference_steps, device=device)
-        sigmas_on_device(scheduler, device)
-        timesteps = scheduler.timesteps
-        host_timesteps = timesteps.detach().cpu().tolist()
-        noisy_actions = layout.action_noisy is not None and bool(layout.action_noisy.any())
-        action_scheduler = copy.deepcopy(scheduler) if noisy_actions else None
-        timestep_buffer = torch.zeros(1, device=device, dtype=torch.float32)
+        tensors = {f"{role}.{name}": t for role, branch in roles.items()
+                   for name, t in self._statics(layout, branch).items()}  # fmt: skip
+        schedule = self._linear_schedule(num_inference_steps)
+        if schedule is None:
+            if on_denoise_start is not None:
+                on_denoise_start()
+            return self._stepped(layout, tensors, latents, actions, num_inference_steps, guidance_scale,
+                                 guidance_interval)  # fmt: skip
+        plan = self._plan(schedule.timesteps, guided, guidance_interval)
+        tensors["weights"] = schedule.weight_table(latents.device)
+        marks = None if self.graphs.enabled else [_mark(latents.device)]
+        loop = lambda tensors, x0, a0: self._linear_loop(layout, tensors, x0, a0, schedule, plan,  # noqa: E731
+                                                          guidance_scale, marks)  # fmt: skip
+        key = (len(samples), layout.key(), tuple(b.und_len for b in roles.values()), schedule, plan, guidance_scale)
+        run = self.graphs.runner(key, loop, tensors)
         if on_denoise_start is not None:
             on_denoise_start()
+        latents, actions = run(latents, actions)
+        return SamplerOutput(latents, actions, _intervals(marks, latents.device) if marks else [])
+
+    def _linear_schedule(self, num_steps: int) -> LinearSchedule | None:
+        key = schedule_key(self.pipe.scheduler, num_steps)
+        if key not in self._schedules:
+            self._schedules[key] = linear_schedule(self.pipe.scheduler, num_steps)
+        return self._schedules[key]
+
+    @staticmethod
+    def _plan(timesteps: Sequence[float], guided: bool, interval: tuple[float, float] | None) -> tuple[bool, ...]:
+        """Per step: whether the unconditional pass runs (guided, and the timestep inside the interval)."""
+        return tuple(guided and (interval is None or interval[0] <= t <= interval[1]) for t in timesteps)
+
+    def _velocities(self, layout: Layout, tensors: dict[str, torch.Tensor], latents: torch.Tensor,
+                    actions: torch.Tensor | None, timestep: torch.Tensor, guided: bool, guidance_scale: float):
+        """float32 (vision, action) velocities of one step, with classifier-free guidance where ``guided``."""
+        vision_in = latents.to(self.dtype)
+        action_in = None if actions is None else actions.to(self.dtype)
+
+        def branch(role):
+            statics = {name.split(".", 1)[1]: t for name, t in tensors.items() if name.startswith(role + ".")}
+            return (None if out is None else out.float()
+                    for out in self.velocity(layout, statics, vision_in, action_in, timestep))  # fmt: skip
+
+        v_vision, v_action = branch("cond")
+        if guided:
+            u_vision, u_action = branch("uncond")
+            v_vision = u_vision + guidance_scale * (v_vision - u_vision)
+            if v_action is not None:
+                v_action = u_action + guidance_scale * (v_action - u_action)
+        return v_vision, v_action
+
+    def _linear_loop(self, layout: Layout, tensors: dict[str, torch.Tensor], noise: torch.Tensor,
+                     action_noise: torch.Tensor | None, schedule: LinearSchedule, plan: tuple[bool, ...],
+                     guidance_scale: float, marks: list | None):
+        """Every step as ``sample = w . (noise, velocities so far)``; no host reads, so it can be captured."""
+        weights = tensors["weights"]
+        velocities = noise.new_empty((len(schedule), *noise.shape))
+        noisy_actions = layout.action_noisy is not None and bool(layout.action_noisy.any())
+        action_velocities = action_noise.new_empty((len(schedule), *action_noise.shape)) if noisy_actions else None
+        latents, actions = noise, action_noise
+        for i, t in enumerate(schedule.timesteps):
+            timestep = torch.full((1,), t, device=noise.device, dtype=torch.float32)
+            v_vision, v_action = self._velocities(layout, tensors, latents, actions, timestep, plan[i], guidance_scale)
+            velocities[i] = v_vision
+            latents = LinearSchedule.combine(weights, i, noise, velocities)
+            if action_velocities is not None:
+                action_velocities[i] = v_action
+                actions = LinearSchedule.combine(weights, i, action_noise, action_velocities)
+                if layout.raw_action_dim is not None:
+                    actions[..., layout.raw_action_dim :] = 0
+            if marks is not None:
+                marks.append(_mark(noise.device))
+        return self._trim(layout, latents, actions)
+
+    def _stepped(self, layout: Layout, tensors: dict[str, torch.Tensor], latents: torch.Tensor,
+                 actions: torch.Tensor | None, num_steps: int, guidance_scale: float,
+                 guidance_interval: tuple[float, float] | None) -> SamplerOutput:
+        """The loop for a scheduler that is not linear: diffusers' ``scheduler.step`` every step, eagerly."""
+        device = latents.device
+        scheduler = self.pipe.scheduler
+        scheduler.set_timesteps(num_steps, device=device)
+        sigmas_on_device(scheduler, device)
+        timesteps = scheduler.timesteps
+        plan = self._plan(timesteps.detach().cpu().tolist(), guidance_scale != 1.0, guidance_interval)
+        noisy_actions = layout.action_noisy is not None and bool(layout.action_noisy.any())
+        action_scheduler = copy.deepcopy(scheduler) if noisy_actions else None
         marks = [_mark(device)]
         for i, t in enumerate(timesteps):
-            timestep_buffer.fill_(host_timesteps[i])
-            vision_in = latents.to(dtype)
-            action_in = None if actions is None else actions.to(dtype)
-            v_vision, v_action = (out.float() if out is not None else None
-                                  for out in steps["cond"](vision_in, action_in, timestep_buffer))  # fmt: skip
-            inside = guidance_interval is None or guidance_interval[0] <= host_timesteps[i] <= guidance_interval[1]
-            if guided and inside:
-                u_vision, u_action = (out.float() if out is not None else None
-                                      for out in steps["uncond"](vision_in, action_in, timestep_buffer))  # fmt: skip
-                v_vision = u_vision + guidance_scale * (v_vision - u_vision)
-                if v_action is not None:
-                    v_action = u_action + guidance_scale * (v_action - u_action)
+            timestep = t.to(torch.float32).reshape(1)
+            v_vision, v_action = self._velocities(layout, tensors, latents, actions, timestep, plan[i], guidance_scale)
             latents = scheduler.step(v_vision.unsqueeze(0), t, latents.unsqueeze(0), return_dict=False)[0].squeeze(0)
             if action_scheduler is not None:
                 actions = action_scheduler.step(v_action.unsqueeze(0), t, actions.unsqueeze(0),
@@ -281,10 +346,13 @@ class ActionSampler:
                 if layout.raw_action_dim is not None:
                     actions[..., layout.raw_action_dim :] = 0
             marks.append(_mark(device))
-        step_times = _intervals(marks, device)
+        return SamplerOutput(*self._trim(layout, latents, actions), _intervals(marks, device))
+
+    @staticmethod
+    def _trim(layout: Layout, latents: torch.Tensor, actions: torch.Tensor | None):
         if actions is not None and layout.raw_action_dim is not None:
             actions = actions[..., : layout.raw_action_dim]
-        return SamplerOutput(latents, actions, step_times)
+        return latents, actions
 
 
 def sigmas_on_device(scheduler, device: torch.device) -> None:
@@ -364,11 +432,11 @@ def decode_frames(pipe, latents: torch.Tensor) -> list:
     """``[B, C, T, H, W]`` latents -> one uint8 ``[T, H', W', 3]`` video per sample (decoded one at a time)."""
     from cosmos_robotics.world_models.cosmos3.acceleration import frames_uint8
 
-    vae = pipe.vae
-    mean = pipe._vae_latents_mean.to(device=latents.device, dtype=vae.dtype).view(1, -1, 1, 1, 1)
-    inv_std = pipe._vae_latents_inv_std.to(device=latents.device, dtype=vae.dtype).view(1, -1, 1, 1, 1)
+    vae, dtype = pipe.vae, pipe.vae.dtype  # the property walks every module: read it once
+    mean = pipe._vae_latents_mean.to(device=latents.device, dtype=dtype).view(1, -1, 1, 1, 1)
+    inv_std = pipe._vae_latents_inv_std.to(device=latents.device, dtype=dtype).view(1, -1, 1, 1, 1)
     videos = []
     for z in latents:
-        decoded = vae.decode(z[None].to(vae.dtype) / inv_std + mean).sample.to(latents.dtype)
+        decoded = vae.decode(z[None].to(dtype) / inv_std + mean).sample.to(latents.dtype)
         videos.append(frames_uint8(pipe.video_processor.postprocess_video(decoded, output_type="pt")[0]))
     return videos
