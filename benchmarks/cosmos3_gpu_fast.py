@@ -180,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         "kept": ("+ fp8 + cuda_graphs + vae_channels_last + compile_vae_norms + one_pass_reductions", kept),
         "kept_no_text_cache": ("kept levers, text K/V recomputed every call (as before 2026-12-03)",
                                replace(kept, text_kv_reuse=False)),
+        "kept_glue": ("kept levers + compile_vae_glue", replace(kept, compile_vae_glue=True)),
     }  # fmt: skip
     unknown = set(args.fd_rows or ()) - set(fd_configs)
     if unknown:

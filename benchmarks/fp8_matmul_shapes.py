@@ -26,6 +26,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cosmos3_gpu import NANO_TRANSFORMER  # noqa: E402
+from machine import cuda_mean_ms  # noqa: E402
 
 from cosmos_robotics.world_models.cosmos3.fp8 import quantize_rows  # noqa: E402
 
@@ -42,18 +43,6 @@ def layer_shapes() -> dict[str, tuple[int, int]]:
         "gate_up": (hidden, 2 * c["intermediate_size"]),
         "down": (c["intermediate_size"], hidden),
     }
-
-
-def time_us(fn, reps: int) -> float:
-    for _ in range(3):
-        fn()
-    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    start.record()
-    for _ in range(reps):
-        fn()
-    end.record()
-    end.synchronize()
-    return 1e3 * start.elapsed_time(end) / reps
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -102,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
             row["triton_compile_s"] = time.perf_counter() - t0
             cases["max_autotune"] = tuned
         for case, fn in cases.items():
-            us = time_us(fn, args.reps)
+            us = 1e3 * cuda_mean_ms(fn, args.reps)
             row[f"{case}_us"] = us
             row[f"{case}_tflops"] = (2 * pad * k * n if case == "padded_m" else flop) / us / 1e6
         results["shapes"][name] = row

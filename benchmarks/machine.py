@@ -58,3 +58,18 @@ def best_of(fn, repeats: int) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return min(times)
+
+
+def cuda_mean_ms(fn, reps: int, warmup: int = 3) -> float:
+    """Mean device time of ``fn()`` over ``reps`` back-to-back calls, between two CUDA events (one sync)."""
+    import torch
+
+    for _ in range(warmup):
+        fn()
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    start.record()
+    for _ in range(reps):
+        fn()
+    end.record()
+    end.synchronize()
+    return start.elapsed_time(end) / reps

@@ -125,6 +125,27 @@ def test_compiled_vae_norms_decode_the_same_and_undo(pipe):
     torch.testing.assert_close(fast, plain, rtol=1e-5, atol=1e-5)
 
 
+def test_compiled_vae_glue_decodes_the_same_and_undoes(pipe):
+    from diffusers.models.autoencoders.autoencoder_kl_wan import WanCausalConv3d, WanResidualBlock
+
+    latents = torch.randn(1, 48, 2, 2, 3, generator=torch.Generator().manual_seed(1))  # two frames: the cache is used
+    graphs_before = torch._dynamo.utils.counters["stats"]["unique_graphs"]
+    block = next(m for m in pipe.vae.decoder.modules() if isinstance(m, WanResidualBlock))
+    conv, silu = block.conv1, block.nonlinearity
+    assert isinstance(conv, WanCausalConv3d)
+    with torch.no_grad():
+        plain = pipe.vae.decode(latents).sample
+        with accelerated(pipe, replace(AccelerationConfig.none(), compile_vae_norms=True, compile_vae_glue=True)):
+            assert "forward" in vars(conv) and "forward" in vars(block.norm1)
+            assert isinstance(block.nonlinearity, torch.nn.Identity)  # the SiLU runs inside the norm's kernel
+            fast = pipe.vae.decode(latents).sample
+    assert torch._dynamo.utils.counters["stats"]["unique_graphs"] > graphs_before  # really compiled
+    assert "forward" not in vars(conv) and "forward" not in vars(block.norm1) and block.nonlinearity is silu
+    torch.testing.assert_close(fast, plain, rtol=1e-5, atol=1e-5)
+    with torch.no_grad():
+        assert (pipe.vae.decode(latents * 0.5).sample - plain).abs().max() > 1e-3  # the comparison can tell latents apart
+
+
 def test_compiled_layer_body_with_one_pass_reductions_keeps_the_latents(pipe):
     plain = _call(pipe, _fd(), output_type="latent").video
     graphs_before = torch._dynamo.utils.counters["stats"]["unique_graphs"]

@@ -16,9 +16,10 @@ attention reads text only, so its per-layer output and K/V are identical at ever
 
 Opt-in levers that change the arithmetic or the call structure (off by default): ``fp8`` runs the generation
 pathway's four matrix products in e4m3 (:mod:`fp8`); ``cuda_graphs`` and batching run action calls through our own
-denoising loop (:mod:`sampler`), which replays each step from a CUDA graph; ``vae_channels_last`` stores the VAE's
+denoising loop (:mod:`sampler`), which replays the whole loop from one CUDA graph; ``vae_channels_last`` stores the VAE's
 convolution weights channels-last; ``compile_vae_norms`` fuses each Wan RMS norm (upcast, normalize, scale, cast:
-about a third of the decode's non-convolution time) into one compiled kernel; ``one_pass_reductions`` lets inductor
+about a third of the decode's non-convolution time) into one compiled kernel, ``compile_vae_glue`` the copies and
+SiLUs around the convolutions (:mod:`vae_levers`); ``one_pass_reductions`` lets inductor
 read each wide row once in the compiled layer body's norm and FP8-quantization kernels.
 
 And, for forward-dynamics / policy calls, VAE-encodes only the conditioning frame (``first_frame_encode``): the
@@ -31,7 +32,6 @@ fastest convolution algorithms for the VAE. Action-only calls skip VAE decoding 
 from __future__ import annotations
 
 import contextlib
-import functools
 import types
 from collections import OrderedDict
 from collections.abc import Callable
@@ -44,6 +44,7 @@ import torch.nn.functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from cosmos_robotics.errors import UnsupportedModeError
+from cosmos_robotics.world_models.cosmos3 import vae_levers
 from cosmos_robotics.world_models.cosmos3.device_map import transformer_devices
 from cosmos_robotics.world_models.cosmos3.fp8 import Fp8Matrix, fp8_linear, quantize_weight
 
@@ -81,6 +82,9 @@ class AccelerationConfig:
         vae_channels_last: channels-last (``channels_last_3d``) VAE weights. Opt-in.
         compile_vae_norms: ``torch.compile`` the VAE's RMS norms (one fused kernel each; rounding may move by a
             level). Opt-in.
+        compile_vae_glue: ``torch.compile`` the glue around the VAE's convolutions (:mod:`vae_levers`): each
+            causal convolution's input (cache concat + pad + layout: three copies become one, exact) and each
+            residual block's RMS norm with its SiLU (rounding may move by a few levels). Opt-in.
         one_pass_reductions: let inductor also generate single-pass ("persistent") versions of the compiled layer
             body's row reductions (RMS norms over 4096 channels, FP8 row amax over 12288) and keep whichever it
             times faster (inductor's multi-kernel); by default rows wider than 1024 are read once per reduction.
@@ -99,6 +103,7 @@ class AccelerationConfig:
     cuda_graphs: bool = False
     vae_channels_last: bool = False
     compile_vae_norms: bool = False
+    compile_vae_glue: bool = False
     one_pass_reductions: bool = False
 
     @classmethod
@@ -370,11 +375,13 @@ def apply_acceleration(pipe, config: AccelerationConfig | None = None) -> Accele
         _install_layers(transformer, config, handle)
     if config.first_frame_encode:
         _install_first_frame_encode(pipe, handle)
-    if config.compile_vae_norms:
-        _install_vae_norms(pipe.vae, handle)
     if config.vae_channels_last:
-        _set_conv_format(pipe.vae, torch.channels_last_3d)
-        handle._undo.append(lambda: _set_conv_format(pipe.vae, torch.contiguous_format))
+        vae_levers.set_conv_format(pipe.vae, torch.channels_last_3d)
+        handle._undo.append(lambda: vae_levers.set_conv_format(pipe.vae, torch.contiguous_format))
+    if config.compile_vae_norms:
+        vae_levers.install_norms(pipe.vae, handle._undo)
+    if config.compile_vae_glue:
+        vae_levers.install_glue(pipe.vae, handle._undo)
     if config.cudnn_benchmark:
         previous = torch.backends.cudnn.benchmark
         torch.backends.cudnn.benchmark = True
@@ -382,38 +389,9 @@ def apply_acceleration(pipe, config: AccelerationConfig | None = None) -> Accele
     return handle
 
 
-def _wan_rms_norm(norm, x: torch.Tensor) -> torch.Tensor:
-    """``WanRMS_norm.forward``'s math (normalize in float32, back to the input dtype, scale, shift)."""
-    normalized = F.normalize(x.float(), dim=1 if norm.channel_first else -1).to(x.dtype)
-    return normalized * norm.scale * norm.gamma + norm.bias
-
-
-def _install_vae_norms(vae, handle: Acceleration) -> None:
-    from diffusers.models.autoencoders.autoencoder_kl_wan import WanRMS_norm
-
-    _raise_recompile_limit()
-    compiled = torch.compile(_wan_rms_norm, fullgraph=True, dynamic=False)
-    norms = [m for m in vae.modules() if isinstance(m, WanRMS_norm)]
-    for norm in norms:
-        norm.forward = functools.partial(compiled, norm)
-
-    def undo() -> None:
-        for norm in norms:
-            del norm.forward
-
-    handle._undo.append(undo)
-
-
 def _raise_recompile_limit() -> None:
-    """One graph per shape (preset, batch size, prompt length, FP8 or not, VAE level): more than dynamo's 8."""
+    """One graph per shape (preset, batch size, prompt length, FP8 or not): more than dynamo's 8."""
     torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 64)
-
-
-def _set_conv_format(module: torch.nn.Module, memory_format: torch.memory_format) -> None:
-    """Store every 3D convolution's weight in ``memory_format`` (cuDNN then picks kernels for that layout)."""
-    for conv in module.modules():
-        if isinstance(conv, torch.nn.Conv3d):
-            conv.weight.data = conv.weight.data.to(memory_format=memory_format)
 
 
 def _install_layers(transformer, config: AccelerationConfig, handle: Acceleration) -> None:
@@ -522,8 +500,16 @@ def call_frames_uint8(pipe, **call_kwargs) -> tuple[np.ndarray, list[torch.Tenso
 
 
 def frames_uint8(video: torch.Tensor) -> np.ndarray:
-    """``[..., T, 3, H, W]`` float in [0, 1] -> uint8 ``[..., T, H, W, 3]``, rounded on the device."""
-    return (video * 255).round().clamp(0, 255).to(torch.uint8).movedim(-3, -1).cpu().numpy()
+    """``[..., T, 3, H, W]`` float in [0, 1] -> uint8 ``[..., T, H, W, 3]``, rounded on the device.
+
+    From a GPU the bytes go into page-locked memory: on an H200 host the 17.8 MB of a DROID FD video took 15.4 ms
+    into pageable memory and 0.3 ms into pinned memory (``benchmarks/README.md``, issue 15 run 10)."""
+    frames = (video * 255).round().clamp(0, 255).to(torch.uint8).movedim(-3, -1)
+    if not frames.is_cuda:
+        return frames.numpy()
+    host = torch.empty(frames.shape, dtype=torch.uint8, pin_memory=True)
+    host.copy_(frames)
+    return host.numpy()
 
 
 @contextlib.contextmanager
