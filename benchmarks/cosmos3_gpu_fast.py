@@ -4,7 +4,7 @@ Same full-size random-weight pipeline as ``cosmos3_gpu.py`` (built on the GPU), 
 ``Cosmos3DiffusersBackend`` in one process, side by side:
 
 * DROID FD, cookbook 30 steps: the default backend (bf16, exact levers) against the opt-in levers added one by
-  one (``AccelerationConfig(fp8=..., cuda_graphs=..., vae_channels_last=..., compile_vae_norms=...,
+  one (``AccelerationConfig(fp8=..., cuda_graphs=..., vae_channels_last=..., compile_vae_norms=..., compile_vae_glue=...,
   one_pass_reductions=...)``; ``--fd-rows`` picks some); deviation
   of each from the default's video (same seed and noise) in uint8 levels; last, diffusers' own speed APIs
   (``set_attention_backend``, ``compile_repeated_blocks``, ``fuse_qkv_projections``) on the plain pipeline;

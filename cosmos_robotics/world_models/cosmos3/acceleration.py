@@ -378,6 +378,8 @@ def apply_acceleration(pipe, config: AccelerationConfig | None = None) -> Accele
     if config.vae_channels_last:
         vae_levers.set_conv_format(pipe.vae, torch.channels_last_3d)
         handle._undo.append(lambda: vae_levers.set_conv_format(pipe.vae, torch.contiguous_format))
+    if config.compile_vae_norms or config.compile_vae_glue:
+        _raise_recompile_limit(256)
     if config.compile_vae_norms:
         vae_levers.install_norms(pipe.vae, handle._undo)
     if config.compile_vae_glue:
@@ -389,16 +391,18 @@ def apply_acceleration(pipe, config: AccelerationConfig | None = None) -> Accele
     return handle
 
 
-def _raise_recompile_limit() -> None:
-    """One graph per shape (preset, batch size, prompt length, FP8 or not): more than dynamo's 8."""
-    torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 64)
+def _raise_recompile_limit(at_least: int) -> None:
+    """One compiled graph per shape is more than dynamo's 8: the layer body has one per preset, batch size, prompt
+    length and FP8 or not (64); the VAE levers one per convolution of every resolution level and cache state, per
+    preset (256)."""
+    torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, at_least)
 
 
 def _install_layers(transformer, config: AccelerationConfig, handle: Acceleration) -> None:
     cache = handle.text_cache
     gen_fn = _gen_pathway
     if config.compile_blocks:
-        _raise_recompile_limit()
+        _raise_recompile_limit(64)
         mode, options = config.compile_mode, None
         if config.one_pass_reductions:  # torch.compile takes a mode or options, not both
             from torch._inductor import list_mode_options

@@ -281,16 +281,25 @@ class ActionSampler:
         """Per step: whether the unconditional pass runs (guided, and the timestep inside the interval)."""
         return tuple(guided and (interval is None or interval[0] <= t <= interval[1]) for t in timesteps)
 
-    def _velocities(self, layout: Layout, tensors: dict[str, torch.Tensor], latents: torch.Tensor,
+    @staticmethod
+    def _by_role(tensors: dict[str, torch.Tensor]) -> dict[str, dict[str, torch.Tensor]]:
+        """``{"cond.k0": t, ...}`` (flat, as a graph owns them) -> ``{"cond": {"k0": t, ...}, ...}``."""
+        roles: dict[str, dict[str, torch.Tensor]] = {}
+        for name, t in tensors.items():
+            role, _, rest = name.partition(".")
+            if rest:
+                roles.setdefault(role, {})[rest] = t
+        return roles
+
+    def _velocities(self, layout: Layout, statics: dict[str, dict[str, torch.Tensor]], latents: torch.Tensor,
                     actions: torch.Tensor | None, timestep: torch.Tensor, guided: bool, guidance_scale: float):
         """float32 (vision, action) velocities of one step, with classifier-free guidance where ``guided``."""
         vision_in = latents.to(self.dtype)
         action_in = None if actions is None else actions.to(self.dtype)
 
         def branch(role):
-            statics = {name.split(".", 1)[1]: t for name, t in tensors.items() if name.startswith(role + ".")}
             return (None if out is None else out.float()
-                    for out in self.velocity(layout, statics, vision_in, action_in, timestep))  # fmt: skip
+                    for out in self.velocity(layout, statics[role], vision_in, action_in, timestep))  # fmt: skip
 
         v_vision, v_action = branch("cond")
         if guided:
@@ -304,14 +313,14 @@ class ActionSampler:
                      action_noise: torch.Tensor | None, schedule: LinearSchedule, plan: tuple[bool, ...],
                      guidance_scale: float, marks: list | None):
         """Every step as ``sample = w . (noise, velocities so far)``; no host reads, so it can be captured."""
-        weights = tensors["weights"]
+        weights, statics = tensors["weights"], self._by_role(tensors)
         velocities = noise.new_empty((len(schedule), *noise.shape))
         noisy_actions = layout.action_noisy is not None and bool(layout.action_noisy.any())
         action_velocities = action_noise.new_empty((len(schedule), *action_noise.shape)) if noisy_actions else None
         latents, actions = noise, action_noise
         for i, t in enumerate(schedule.timesteps):
             timestep = torch.full((1,), t, device=noise.device, dtype=torch.float32)
-            v_vision, v_action = self._velocities(layout, tensors, latents, actions, timestep, plan[i], guidance_scale)
+            v_vision, v_action = self._velocities(layout, statics, latents, actions, timestep, plan[i], guidance_scale)
             velocities[i] = v_vision
             latents = LinearSchedule.combine(weights, i, noise, velocities)
             if action_velocities is not None:
@@ -335,10 +344,11 @@ class ActionSampler:
         plan = self._plan(timesteps.detach().cpu().tolist(), guidance_scale != 1.0, guidance_interval)
         noisy_actions = layout.action_noisy is not None and bool(layout.action_noisy.any())
         action_scheduler = copy.deepcopy(scheduler) if noisy_actions else None
+        statics = self._by_role(tensors)
         marks = [_mark(device)]
         for i, t in enumerate(timesteps):
             timestep = t.to(torch.float32).reshape(1)
-            v_vision, v_action = self._velocities(layout, tensors, latents, actions, timestep, plan[i], guidance_scale)
+            v_vision, v_action = self._velocities(layout, statics, latents, actions, timestep, plan[i], guidance_scale)
             latents = scheduler.step(v_vision.unsqueeze(0), t, latents.unsqueeze(0), return_dict=False)[0].squeeze(0)
             if action_scheduler is not None:
                 actions = action_scheduler.step(v_action.unsqueeze(0), t, actions.unsqueeze(0),

@@ -13,7 +13,8 @@ residual block applies SiLU after it as one more.
   (same values: exact) and fuses each residual block's norm with its SiLU (one rounding less: may move a level or
   a few) (``compile_vae_glue``).
 
-Each installer appends its undo to ``undo``; undos run last-in first-out.
+Each installer appends its undo to ``undo``; undos run last-in first-out. The caller raises dynamo's recompile
+limit first (one graph per convolution shape and cache state).
 """
 
 from __future__ import annotations
@@ -23,9 +24,6 @@ from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
-
-# One compiled graph per shape: every convolution of every resolution level and cache state, per preset.
-_RECOMPILE_LIMIT = 256
 
 
 def set_conv_format(module: torch.nn.Module, memory_format: torch.memory_format) -> None:
@@ -54,14 +52,9 @@ def _conv_input(x: torch.Tensor, cache_x: torch.Tensor | None, padding: tuple[in
     return F.pad(x, padding).contiguous(memory_format=memory_format)
 
 
-def _raise_recompile_limit() -> None:
-    torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, _RECOMPILE_LIMIT)
-
-
 def install_norms(vae, undo: list[Callable[[], None]]) -> None:
     from diffusers.models.autoencoders.autoencoder_kl_wan import WanRMS_norm
 
-    _raise_recompile_limit()
     compiled = torch.compile(wan_rms_norm, fullgraph=True, dynamic=False)
     norms = [m for m in vae.modules() if isinstance(m, WanRMS_norm)]
     previous = [vars(norm).get("forward") for norm in norms]
@@ -73,7 +66,6 @@ def install_norms(vae, undo: list[Callable[[], None]]) -> None:
 def install_glue(vae, undo: list[Callable[[], None]]) -> None:
     from diffusers.models.autoencoders.autoencoder_kl_wan import WanCausalConv3d, WanResidualBlock
 
-    _raise_recompile_limit()
     assemble = torch.compile(_conv_input, fullgraph=True, dynamic=False)
 
     def conv_forward(conv, x, cache_x=None):  # WanCausalConv3d.forward with the input built in one kernel
