@@ -9,7 +9,8 @@ Variants, on the same latents, full-size decoder with random bf16 weights, the b
 
 * ``kept``: as the backend runs them before ``compile_vae_glue`` (``sampler.decode_frames``);
 * ``glue``: + ``compile_vae_glue`` (:mod:`~cosmos_robotics.world_models.cosmos3.vae_levers`: each causal
-  convolution's input built in one compiled kernel, each residual block's norm + SiLU in one).
+  convolution compiled whole, shortcuts and upsamplings in one kernel each, each residual block's norm + SiLU in
+  one). Its committed results (run 10) predate the whole-convolution / shortcut / upsampling part (run 12).
 
 Prints decode medians, the deviation from ``kept`` in uint8 levels, and kernel-time tables of one decode each.
 

@@ -103,9 +103,13 @@ def test_vae_channels_last_decodes_the_same_and_undoes(pipe):
         plain = pipe.vae.decode(latents).sample
         with accelerated(pipe, replace(AccelerationConfig.none(), vae_channels_last=True)):
             conv = next(m for m in pipe.vae.modules() if isinstance(m, torch.nn.Conv3d))
+            # the upsamplers' 2D convolutions too (else they hand the next block a frame-major tensor)
+            conv2d = next(m for m in pipe.vae.decoder.modules()
+                          if isinstance(m, torch.nn.Conv2d) and m.kernel_size != (1, 1))  # fmt: skip
             assert conv.weight.is_contiguous(memory_format=torch.channels_last_3d)
+            assert conv2d.weight.is_contiguous(memory_format=torch.channels_last) and not conv2d.weight.is_contiguous()
             fast = pipe.vae.decode(latents).sample
-    assert conv.weight.is_contiguous()
+    assert conv.weight.is_contiguous() and conv2d.weight.is_contiguous()
     torch.testing.assert_close(fast, plain, rtol=1e-4, atol=1e-4)
 
 
@@ -126,21 +130,31 @@ def test_compiled_vae_norms_decode_the_same_and_undo(pipe):
 
 
 def test_compiled_vae_glue_decodes_the_same_and_undoes(pipe):
-    from diffusers.models.autoencoders.autoencoder_kl_wan import WanCausalConv3d, WanResidualBlock
+    from diffusers.models.autoencoders.autoencoder_kl_wan import (
+        DupUp3D,
+        WanCausalConv3d,
+        WanResidualBlock,
+        WanUpsample,
+    )
 
     latents = torch.randn(1, 48, 2, 2, 3, generator=torch.Generator().manual_seed(1))  # two frames: the cache is used
     graphs_before = torch._dynamo.utils.counters["stats"]["unique_graphs"]
     block = next(m for m in pipe.vae.decoder.modules() if isinstance(m, WanResidualBlock))
     conv, silu = block.conv1, block.nonlinearity
+    shortcut = next(m for m in pipe.vae.decoder.modules() if isinstance(m, DupUp3D))
+    upsample = next(m for m in pipe.vae.decoder.modules() if isinstance(m, WanUpsample))
+    encoder_conv = next(m for m in pipe.vae.encoder.modules() if isinstance(m, WanCausalConv3d))
     assert isinstance(conv, WanCausalConv3d)
     with torch.no_grad():
         plain = pipe.vae.decode(latents).sample
         with accelerated(pipe, replace(AccelerationConfig.none(), compile_vae_norms=True, compile_vae_glue=True)):
-            assert "forward" in vars(conv) and "forward" in vars(block.norm1)
+            assert all("forward" in vars(m) for m in (conv, block.norm1, shortcut, upsample))
             assert isinstance(block.nonlinearity, torch.nn.Identity)  # the SiLU runs inside the norm's kernel
+            assert "forward" not in vars(encoder_conv)  # the encoder (one frame in FD / policy) stays eager
             fast = pipe.vae.decode(latents).sample
     assert torch._dynamo.utils.counters["stats"]["unique_graphs"] > graphs_before  # really compiled
-    assert "forward" not in vars(conv) and "forward" not in vars(block.norm1) and block.nonlinearity is silu
+    assert not any("forward" in vars(m) for m in (conv, block.norm1, shortcut, upsample))
+    assert block.nonlinearity is silu
     torch.testing.assert_close(fast, plain, rtol=1e-5, atol=1e-5)
     with torch.no_grad():
         assert (pipe.vae.decode(latents * 0.5).sample - plain).abs().max() > 1e-3  # the comparison can tell latents apart

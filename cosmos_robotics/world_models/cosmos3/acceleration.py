@@ -18,7 +18,7 @@ Opt-in levers that change the arithmetic or the call structure (off by default):
 pathway's four matrix products in e4m3 (:mod:`fp8`); ``cuda_graphs`` and batching run action calls through our own
 denoising loop (:mod:`sampler`), which replays the whole loop from one CUDA graph; ``vae_channels_last`` stores the VAE's
 convolution weights channels-last; ``compile_vae_norms`` fuses each Wan RMS norm (upcast, normalize, scale, cast:
-about a third of the decode's non-convolution time) into one compiled kernel, ``compile_vae_glue`` the copies and
+about a third of the decode's non-convolution time) into one compiled kernel, ``compile_vae_glue`` the copies, biases and
 SiLUs around the convolutions (:mod:`vae_levers`); ``one_pass_reductions`` lets inductor
 read each wide row once in the compiled layer body's norm and FP8-quantization kernels.
 
@@ -79,11 +79,12 @@ class AccelerationConfig:
             and the whole denoising loop (every transformer forward and the linear scheduler update) is replayed
             from one CUDA graph captured per shape and schedule (eager on a CPU). Exact up to float32 rounding of
             the scheduler's weights. Opt-in.
-        vae_channels_last: channels-last (``channels_last_3d``) VAE weights. Opt-in.
-        compile_vae_norms: ``torch.compile`` the VAE's RMS norms (one fused kernel each; rounding may move by a
-            level). Opt-in.
-        compile_vae_glue: ``torch.compile`` the glue around the VAE's convolutions (:mod:`vae_levers`): each
-            causal convolution's input (cache concat + pad + layout: three copies become one, exact) and each
+        vae_channels_last: channels-last VAE convolution weights (3D and 2D). Opt-in.
+        compile_vae_norms: ``torch.compile`` the VAE decoder's RMS norms (one fused kernel each; rounding may move
+            by a level). Opt-in.
+        compile_vae_glue: ``torch.compile`` the glue around the VAE decoder's convolutions (:mod:`vae_levers`):
+            each causal convolution whole (cache concat + pad + layout in one kernel, the bias in a vectorised
+            pass: exact), the duplication shortcuts and nearest upsamplings (one kernel each, exact) and each
             residual block's RMS norm with its SiLU (rounding may move by a few levels). Opt-in.
         one_pass_reductions: let inductor also generate single-pass ("persistent") versions of the compiled layer
             body's row reductions (RMS norms over 4096 channels, FP8 row amax over 12288) and keep whichever it
@@ -376,14 +377,15 @@ def apply_acceleration(pipe, config: AccelerationConfig | None = None) -> Accele
     if config.first_frame_encode:
         _install_first_frame_encode(pipe, handle)
     if config.vae_channels_last:
-        vae_levers.set_conv_format(pipe.vae, torch.channels_last_3d)
-        handle._undo.append(lambda: vae_levers.set_conv_format(pipe.vae, torch.contiguous_format))
+        vae_levers.set_conv_format(pipe.vae, channels_last=True)
+        handle._undo.append(lambda: vae_levers.set_conv_format(pipe.vae, channels_last=False))
     if config.compile_vae_norms or config.compile_vae_glue:
         _raise_recompile_limit(256)
+    # The compiled levers go on the decoder only: the encoder sees one frame in FD / policy (vae_levers says why).
     if config.compile_vae_norms:
-        vae_levers.install_norms(pipe.vae, handle._undo)
+        vae_levers.install_norms(pipe.vae.decoder, handle._undo)
     if config.compile_vae_glue:
-        vae_levers.install_glue(pipe.vae, handle._undo)
+        vae_levers.install_glue(pipe.vae.decoder, handle._undo)
     if config.cudnn_benchmark:
         previous = torch.backends.cudnn.benchmark
         torch.backends.cudnn.benchmark = True

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from cosmos_robotics.errors import ActionContractError
-from cosmos_robotics.world_models.cosmos3.sampler import Layout, Sample, make_branch, noisy_mask
+from cosmos_robotics.world_models.cosmos3.sampler import Layout, Sample, make_branch, noisy_mask, placement
 
 DOMAIN_NAME = "droid_lerobot"
 IMAGE_HW = (540, 640)
@@ -74,9 +74,10 @@ def observation_tensor(image: np.ndarray, canvas_hw: tuple[int, int], device, dt
 
 @torch.no_grad()
 def prepare_policy_droid(pipe, image: np.ndarray, state: np.ndarray, *, instruction: str, chunk: int, seed: int,
-                         guided: bool, spec: PolicyDroidSpec = PolicyDroidSpec()) -> tuple[Layout, Sample]:
+                         guided: bool, spec: PolicyDroidSpec = PolicyDroidSpec(), device: torch.device | None = None,
+                         dtype: torch.dtype | None = None) -> tuple[Layout, Sample]:
     """One Policy-DROID request as (layout, initial sample); noise drawn like the pipeline (vision, then actions,
-    from a CPU generator seeded with ``seed``)."""
+    from a CPU generator seeded with ``seed``). ``device`` / ``dtype`` as in ``sampler.prepare_action_call``."""
     from diffusers.pipelines.cosmos.pipeline_cosmos3_omni import _EMBODIMENT_TO_DOMAIN_ID
     from diffusers.utils.torch_utils import randn_tensor
 
@@ -90,7 +91,7 @@ def prepare_policy_droid(pipe, image: np.ndarray, state: np.ndarray, *, instruct
     if image.ndim != 3 or image.shape[-1] != 3 or image.dtype != np.uint8:
         raise ActionContractError("droid_joint", "frames[0]", "uint8 [540, 640, 3] concat view",
                                   f"{image.dtype} {image.shape}")  # fmt: skip
-    device = pipe._get_execution_device()
+    device, dtype = placement(pipe, device, dtype)
     transformer = pipe.transformer
     canvas = _canvas(spec)
     latent0 = pipe._encode_video(observation_tensor(image, canvas, device, pipe.vae.dtype)).float()
@@ -121,7 +122,7 @@ def prepare_policy_droid(pipe, image: np.ndarray, state: np.ndarray, *, instruct
         grid=grid, latent_hw=(h, w), vision_noisy=noisy_mask(latent_frames, [0]),
         action_noisy=noisy_mask(rows, range(spec.history_rows)), domain_id=_EMBODIMENT_TO_DOMAIN_ID[DOMAIN_NAME],
         raw_action_dim=spec.action_dim,
-        cond=make_branch(pipe, cond_ids, grid, spec.fps, rows, spec.action_offset, device),
-        uncond=make_branch(pipe, uncond_ids, grid, spec.fps, rows, spec.action_offset, device) if guided else None,
+        cond=make_branch(pipe, cond_ids, grid, spec.fps, rows, spec.action_offset, device, dtype),
+        uncond=make_branch(pipe, uncond_ids, grid, spec.fps, rows, spec.action_offset, device, dtype) if guided else None,
     )  # fmt: skip
     return layout, Sample(latents, actions)

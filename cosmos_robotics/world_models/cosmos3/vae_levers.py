@@ -7,11 +7,21 @@ Why: at the DROID FD shapes the decoder's 3x3x3 convolutions already run at 670-
 channels-last layout: three full copies of every input. Each RMS norm is several elementwise passes, and every
 residual block applies SiLU after it as one more.
 
-* :func:`set_conv_format` stores the convolution weights channels-last (``vae_channels_last``);
+* :func:`set_conv_format` stores the convolution weights channels-last (``vae_channels_last``), the 2D ones of the
+  spatial upsamplers too: with those left contiguous, every upsampler hands the next block a frame-major tensor
+  and each add that meets it runs PyTorch's strided (non-vectorised) kernel;
 * :func:`install_norms` compiles each RMS norm into one kernel (``compile_vae_norms``);
-* :func:`install_glue` assembles each causal convolution's input (cache concat, pad, layout) in one compiled kernel
-  (same values: exact) and fuses each residual block's norm with its SiLU (one rounding less: may move a level or
-  a few) (``compile_vae_glue``).
+* :func:`install_glue` (``compile_vae_glue``) compiles each causal convolution whole: its input (cache concat, pad,
+  layout) in one kernel, and its bias added in a vectorised pass (inductor peels the bias off the cuDNN call; eager
+  PyTorch adds a broadcast bias to a channels-last output with the strided kernel); each temporal/spatial
+  duplication shortcut (``DupUp3D``: two copies) in one kernel that writes its input's layout, so the add it feeds
+  is vectorised; each nearest upsampling (``WanUpsample``: upcast, upsample in float32, cast back) in one bfloat16
+  pass; and each residual block's norm fused with its SiLU (one rounding less: may move a level or a few). The
+  rest is exact: the same cuDNN convolutions, additions and copies.
+
+Installed on the decoder only (:mod:`acceleration`): forward dynamics and policy encode one frame, where each
+compiled region's host-side dispatch (~0.3-0.4 ms on an H200 host: 47 of them took ~19 ms for one 540x640 frame,
+``benchmarks/fd_call_trace.py``, issue 15 run 11) costs more than the GPU time it saves.
 
 Each installer appends its undo to ``undo``; undos run last-in first-out. The caller raises dynamo's recompile
 limit first (one graph per convolution shape and cache state).
@@ -26,11 +36,13 @@ import torch
 import torch.nn.functional as F
 
 
-def set_conv_format(module: torch.nn.Module, memory_format: torch.memory_format) -> None:
-    """Store every 3D convolution's weight in ``memory_format`` (cuDNN then picks kernels for that layout)."""
+def set_conv_format(module: torch.nn.Module, channels_last: bool) -> None:
+    """Store every 2D / 3D convolution's weight channels-last or contiguous (cuDNN picks kernels for that layout
+    and writes its output in it)."""
     for conv in module.modules():
-        if isinstance(conv, torch.nn.Conv3d):
-            conv.weight.data = conv.weight.data.to(memory_format=memory_format)
+        if isinstance(conv, torch.nn.Conv2d | torch.nn.Conv3d):
+            last = torch.channels_last_3d if isinstance(conv, torch.nn.Conv3d) else torch.channels_last
+            conv.weight.data = conv.weight.data.to(memory_format=last if channels_last else torch.contiguous_format)
 
 
 def wan_rms_norm(norm, x: torch.Tensor) -> torch.Tensor:
@@ -43,13 +55,24 @@ def _norm_silu(norm, x: torch.Tensor) -> torch.Tensor:
     return F.silu(wan_rms_norm(norm, x))
 
 
-def _conv_input(x: torch.Tensor, cache_x: torch.Tensor | None, padding: tuple[int, ...],
-                memory_format: torch.memory_format) -> torch.Tensor:
-    """``WanCausalConv3d``'s input assembly: cached frames in front, causal / spatial zero padding, the layout the
-    weights are stored in."""
+def _causal_conv(conv: torch.nn.Conv3d, x: torch.Tensor, cache_x: torch.Tensor | None, padding: tuple[int, ...],
+                 memory_format: torch.memory_format) -> torch.Tensor:
+    """``WanCausalConv3d.forward``: cached frames in front, causal / spatial zero padding, the layout the weights
+    are stored in, then the convolution (``conv._padding`` is applied here, so ``nn.Conv3d`` pads nothing)."""
     if cache_x is not None:
         x = torch.cat([cache_x, x], dim=2)
-    return F.pad(x, padding).contiguous(memory_format=memory_format)
+    return torch.nn.Conv3d.forward(conv, F.pad(x, padding).contiguous(memory_format=memory_format))
+
+
+def _dup_up(shortcut, x: torch.Tensor, first_chunk: bool) -> torch.Tensor:
+    """``DupUp3D.forward``, written in the layout of its input (which is the layout of the tensor it is added to)."""
+    channels_last = x.is_contiguous(memory_format=torch.channels_last_3d)
+    layout = torch.channels_last_3d if channels_last else torch.contiguous_format
+    return type(shortcut).forward(shortcut, x, first_chunk=first_chunk).contiguous(memory_format=layout)
+
+
+def _upsample(upsample: torch.nn.Upsample, x: torch.Tensor) -> torch.Tensor:
+    return type(upsample).forward(upsample, x)
 
 
 def install_norms(vae, undo: list[Callable[[], None]]) -> None:
@@ -64,11 +87,16 @@ def install_norms(vae, undo: list[Callable[[], None]]) -> None:
 
 
 def install_glue(vae, undo: list[Callable[[], None]]) -> None:
-    from diffusers.models.autoencoders.autoencoder_kl_wan import WanCausalConv3d, WanResidualBlock
+    from diffusers.models.autoencoders.autoencoder_kl_wan import (
+        DupUp3D,
+        WanCausalConv3d,
+        WanResidualBlock,
+        WanUpsample,
+    )
 
-    assemble = torch.compile(_conv_input, fullgraph=True, dynamic=False)
+    causal_conv = torch.compile(_causal_conv, fullgraph=True, dynamic=False)
 
-    def conv_forward(conv, x, cache_x=None):  # WanCausalConv3d.forward with the input built in one kernel
+    def conv_forward(conv, x, cache_x=None):  # WanCausalConv3d.forward, compiled whole
         padding = list(conv._padding)
         if cache_x is not None and conv._padding[4] > 0:
             padding[4] -= cache_x.shape[2]
@@ -76,13 +104,25 @@ def install_glue(vae, undo: list[Callable[[], None]]) -> None:
             cache_x = None  # as diffusers: a cache is only concatenated where the kernel looks back in time
         channels_last = conv.weight.is_contiguous(memory_format=torch.channels_last_3d)
         layout = torch.channels_last_3d if channels_last else torch.contiguous_format
-        return torch.nn.Conv3d.forward(conv, assemble(x, None if cache_x is None else cache_x.to(x.device),
-                                                      tuple(padding), layout))  # fmt: skip
+        return causal_conv(conv, x, None if cache_x is None else cache_x.to(x.device), tuple(padding), layout)
 
     convs = [m for m in vae.modules() if isinstance(m, WanCausalConv3d)]
     previous_convs = [vars(conv).get("forward") for conv in convs]
     for conv in convs:
         conv.forward = functools.partial(conv_forward, conv)
+
+    dup_up = torch.compile(_dup_up, fullgraph=True, dynamic=False)
+    shortcuts = [m for m in vae.modules() if isinstance(m, DupUp3D)]
+    previous_shortcuts = [vars(m).get("forward") for m in shortcuts]
+    for shortcut in shortcuts:
+        shortcut.forward = functools.partial(lambda module, x, first_chunk=False: dup_up(module, x, first_chunk),
+                                             shortcut)  # fmt: skip
+
+    upsample = torch.compile(_upsample, fullgraph=True, dynamic=False)
+    upsamplers = [m for m in vae.modules() if isinstance(m, WanUpsample)]
+    previous_upsamplers = [vars(m).get("forward") for m in upsamplers]
+    for module in upsamplers:
+        module.forward = functools.partial(upsample, module)
 
     norm_silu = torch.compile(_norm_silu, fullgraph=True, dynamic=False)
     blocks = [m for m in vae.modules() if isinstance(m, WanResidualBlock)]
@@ -96,6 +136,8 @@ def install_glue(vae, undo: list[Callable[[], None]]) -> None:
 
     def restore() -> None:
         _restore(convs, previous_convs)
+        _restore(shortcuts, previous_shortcuts)
+        _restore(upsamplers, previous_upsamplers)
         _restore(norms, previous_norms)
         for block, activation in zip(blocks, activations, strict=True):
             block.nonlinearity = activation
