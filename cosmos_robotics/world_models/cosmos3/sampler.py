@@ -450,7 +450,7 @@ def _queued_copy(host: torch.Tensor, device: torch.device, dtype: torch.dtype) -
     """``host.to(device, dtype)`` without making the host wait: a copy from pageable memory first waits for all
     queued GPU work (issue 15 run 11: the decode's latent statistics held the host until the denoising graph had
     finished, so the decode's first, host-bound chunk left the GPU idle); one from pinned memory is queued."""
-    if device.type != "cuda":
+    if device.type != "cuda" or host.device.type != "cpu":
         return host.to(device=device, dtype=dtype)
     return host.to(dtype=dtype).pin_memory().to(device, non_blocking=True)
 
