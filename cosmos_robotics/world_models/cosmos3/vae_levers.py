@@ -64,7 +64,7 @@ def _causal_conv(conv: torch.nn.Conv3d, x: torch.Tensor, cache_x: torch.Tensor |
     return torch.nn.Conv3d.forward(conv, F.pad(x, padding).contiguous(memory_format=memory_format))
 
 
-def _dup_up(shortcut, x: torch.Tensor, first_chunk: bool) -> torch.Tensor:
+def _dup_up(shortcut, x: torch.Tensor, first_chunk: bool = False) -> torch.Tensor:
     """``DupUp3D.forward``, written in the layout of its input (which is the layout of the tensor it is added to)."""
     channels_last = x.is_contiguous(memory_format=torch.channels_last_3d)
     layout = torch.channels_last_3d if channels_last else torch.contiguous_format
@@ -78,12 +78,7 @@ def _upsample(upsample: torch.nn.Upsample, x: torch.Tensor) -> torch.Tensor:
 def install_norms(vae, undo: list[Callable[[], None]]) -> None:
     from diffusers.models.autoencoders.autoencoder_kl_wan import WanRMS_norm
 
-    compiled = torch.compile(wan_rms_norm, fullgraph=True, dynamic=False)
-    norms = [m for m in vae.modules() if isinstance(m, WanRMS_norm)]
-    previous = [vars(norm).get("forward") for norm in norms]
-    for norm in norms:
-        norm.forward = functools.partial(compiled, norm)
-    undo.append(lambda: _restore(norms, previous))
+    _compile_forwards([m for m in vae.modules() if isinstance(m, WanRMS_norm)], wan_rms_norm, undo)
 
 
 def install_glue(vae, undo: list[Callable[[], None]]) -> None:
@@ -106,43 +101,35 @@ def install_glue(vae, undo: list[Callable[[], None]]) -> None:
         layout = torch.channels_last_3d if channels_last else torch.contiguous_format
         return causal_conv(conv, x, None if cache_x is None else cache_x.to(x.device), tuple(padding), layout)
 
-    convs = [m for m in vae.modules() if isinstance(m, WanCausalConv3d)]
-    previous_convs = [vars(conv).get("forward") for conv in convs]
-    for conv in convs:
-        conv.forward = functools.partial(conv_forward, conv)
+    modules = list(vae.modules())
+    _set_forwards([m for m in modules if isinstance(m, WanCausalConv3d)], conv_forward, undo)
+    _compile_forwards([m for m in modules if isinstance(m, DupUp3D)], _dup_up, undo)
+    _compile_forwards([m for m in modules if isinstance(m, WanUpsample)], _upsample, undo)
 
-    dup_up = torch.compile(_dup_up, fullgraph=True, dynamic=False)
-    shortcuts = [m for m in vae.modules() if isinstance(m, DupUp3D)]
-    previous_shortcuts = [vars(m).get("forward") for m in shortcuts]
-    for shortcut in shortcuts:
-        shortcut.forward = functools.partial(lambda module, x, first_chunk=False: dup_up(module, x, first_chunk),
-                                             shortcut)  # fmt: skip
-
-    upsample = torch.compile(_upsample, fullgraph=True, dynamic=False)
-    upsamplers = [m for m in vae.modules() if isinstance(m, WanUpsample)]
-    previous_upsamplers = [vars(m).get("forward") for m in upsamplers]
-    for module in upsamplers:
-        module.forward = functools.partial(upsample, module)
-
-    norm_silu = torch.compile(_norm_silu, fullgraph=True, dynamic=False)
-    blocks = [m for m in vae.modules() if isinstance(m, WanResidualBlock)]
+    blocks = [m for m in modules if isinstance(m, WanResidualBlock)]
     activations = [block.nonlinearity for block in blocks]
-    norms = [norm for block in blocks for norm in (block.norm1, block.norm2)]
-    previous_norms = [vars(norm).get("forward") for norm in norms]
     for block in blocks:  # its two norms are each followed by its SiLU, and nothing else uses the SiLU
         block.nonlinearity = torch.nn.Identity()
-        for norm in (block.norm1, block.norm2):
-            norm.forward = functools.partial(norm_silu, norm)
 
-    def restore() -> None:
-        _restore(convs, previous_convs)
-        _restore(shortcuts, previous_shortcuts)
-        _restore(upsamplers, previous_upsamplers)
-        _restore(norms, previous_norms)
+    def restore_activations() -> None:
         for block, activation in zip(blocks, activations, strict=True):
             block.nonlinearity = activation
 
-    undo.append(restore)
+    undo.append(restore_activations)
+    _compile_forwards([norm for block in blocks for norm in (block.norm1, block.norm2)], _norm_silu, undo)
+
+
+def _compile_forwards(modules: list[torch.nn.Module], forward: Callable, undo: list[Callable[[], None]]) -> None:
+    """:func:`_set_forwards` with ``forward`` compiled once for all of them (one graph per input shape)."""
+    _set_forwards(modules, torch.compile(forward, fullgraph=True, dynamic=False), undo)
+
+
+def _set_forwards(modules: list[torch.nn.Module], forward: Callable, undo: list[Callable[[], None]]) -> None:
+    """Each module's ``forward`` becomes ``forward(module, ...)``; the undo puts back what its instance had."""
+    previous = [vars(module).get("forward") for module in modules]
+    for module in modules:
+        module.forward = functools.partial(forward, module)
+    undo.append(lambda: _restore(modules, previous))
 
 
 def _restore(modules: list[torch.nn.Module], forwards: list) -> None:
