@@ -12,7 +12,9 @@ it was are recorded beside them.
   emulated: ~12 s per chunk); ``auto`` is what ``EmbeddedWorldModel()`` picks here;
 * ``inductor``: ``torch.compile`` (inductor, freezing) of the auto path, with its compile time (``--no-compile``
   skips it);
-* ``CANDIDATES``: separable configs (random weights: speed does not depend on the values), float32.
+* ``CANDIDATES``: cheaper per-frame paths, i.e. the students ``train --teacher`` distils (random weights: speed
+  does not depend on the values), on the auto path like the shipped model: separable ones and conv ones with
+  one FiLM block and / or narrower decoders (quality of the trained students: ``results/embedded_distill.json``).
 
 AVX2-only CPU, emulated on an AVX-512 one:
 
@@ -49,6 +51,8 @@ RESULT = Path(__file__).parent / "results" / "embedded_speed.json"
 CANDIDATES = {
     "sep_lean": ModelConfig(style="separable", enc_channels=(24, 48, 64), dec_channels=(32, 16)),
     "sep_mid": ModelConfig(style="separable", dec_channels=(32, 16)),
+    "conv_r1_d32": ModelConfig(res_blocks=1, dec_channels=(32, 16)),
+    "conv_r2_d24": ModelConfig(dec_channels=(24, 16)),
 }
 
 
@@ -125,7 +129,7 @@ def main() -> None:
     paths = ["float32", "float32_channels_last"] + (["bfloat16"] if native_bfloat16() else [])
     models = {name: prepare(load_checkpoint(DEFAULT_WEIGHTS), PATHS[name]) for name in paths}
     today = load_checkpoint(DEFAULT_WEIGHTS)
-    candidates = {name: EmbeddedNet(config).eval() for name, config in CANDIDATES.items()}
+    candidates = {name: prepare(EmbeddedNet(config).eval(), auto) for name, config in CANDIDATES.items()}
     x1, x16 = inputs(1, gen), inputs(16, gen)
 
     def today_fd(x):

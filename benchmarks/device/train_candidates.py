@@ -6,6 +6,7 @@ with ``save_checkpoint`` to ``OUT/<name>``. Configs are ``name=JSON`` pairs of `
 
     python benchmarks/device/train_candidates.py --out /tmp/w --episodes 512 --workers 16 --device cuda \
         --time-budget-s 240 'lean={"style": "separable", "enc_channels": [24, 48, 64], "dec_channels": [32, 16]}'
+    python benchmarks/device/train_candidates.py ... --teacher bundled 'mid={"style": "separable", "dec_channels": [32, 16]}'
 """
 
 from __future__ import annotations
@@ -34,10 +35,10 @@ def parse_configs(pairs: list[str]) -> dict[str, ModelConfig]:
 
 
 def train_one(name: str, config: ModelConfig, episodes: Episodes, train_config: TrainConfig, device: str,
-              out: Path, note: str, init: str | None) -> None:
+              out: Path, note: str, init: str | None, teacher: str | None) -> None:
     log_file = (out / f"{name}.log").open("w")
     sys.stdout = sys.stderr = log_file  # one readable log per config (tqdm writes to stderr)
-    model, log = train(episodes, train_config, None if init else config, device, init=init)
+    model, log = train(episodes, train_config, None if init else config, device, init=init, teacher=teacher)
     log["data"] = note
     save_checkpoint(model, out / name, log)
     print(json.dumps({k: log[k] for k in ("train_seconds", "episodes", "parameters")}), flush=True)
@@ -51,8 +52,11 @@ def main() -> None:
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=16)
     parser.add_argument("--device", default="cuda")
-    parser.add_argument("--init", default=None, help="fine-tune these weights (`bundled`: the shipped ones); the "
-                                                      "configs must then be {}")
+    parser.add_argument("--init", default=None, help="fine-tune these weights (`bundled`: the shipped ones), or with "
+                                                      "--teacher distil this student further; the configs must then "
+                                                      "be {}")
+    parser.add_argument("--teacher", default=None, help="distil these weights (`bundled`: the shipped ones) into "
+                                                         "each config's FiLM blocks and decoder")
     defaults = TrainConfig()
     for f in fields(TrainConfig):
         parser.add_argument("--" + f.name.replace("_", "-"), type=type(getattr(defaults, f.name)),
@@ -66,7 +70,7 @@ def main() -> None:
     # fork: the children share the episodes' memory; CUDA is first touched inside each child.
     ctx = multiprocessing.get_context("fork")
     procs = {name: ctx.Process(target=train_one, args=(name, c, episodes, train_config, args.device, args.out, note,
-                                                        args.init))
+                                                        args.init, args.teacher))
              for name, c in configs.items()}
     for p in procs.values():
         p.start()

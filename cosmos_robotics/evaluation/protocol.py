@@ -80,11 +80,13 @@ def training_ranges(training_json: Path, source: str) -> list[SeedRange]:
 
 
 def _seed_ranges(training: dict, source: str) -> list[SeedRange]:
-    """A fine-tuned model's log keeps the log of the model it started from under ``init``: its seeds count too."""
+    """A fine-tuned model's log keeps the log of the model it started from under ``init``, a distilled one its
+    teacher's under ``teacher``: their seeds count too."""
     first, last = training["episode_seeds"]
     ranges = [SeedRange(source, int(first), int(last))]
-    if "init" in training:
-        ranges += _seed_ranges(training["init"], f"{source} (the run it was fine-tuned from)")
+    for key, how in (("init", "the run it was fine-tuned from"), ("teacher", "its teacher")):
+        if key in training:
+            ranges += _seed_ranges(training[key], f"{source} ({how})")
     return ranges
 
 

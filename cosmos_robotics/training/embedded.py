@@ -4,13 +4,21 @@ Every step samples windows ``(episode, t)``; the conditioning frame is ``t``, th
 Forward dynamics predicts all 16 future latents but decodes only ``decoded_steps`` random ones per sample (the
 decoder dominates the cost; every step is still trained over the run). Inverse dynamics reads all 17 frames of
 part of the batch; the policy imitates the chunks of the noise-free (and lightly noisy) expert episodes only.
+
+Distillation (``train(..., teacher=...)``) trains a cheaper per-frame path (``PER_FRAME``: the FiLM blocks and the
+decoder, which run 16 x 3 times per chunk and so set the CPU cost) against the simulator's frames *and* the
+teacher's; everything else is the teacher's, copied and frozen, so the student's encoder, context, state and
+success heads, inverse dynamics and policy are the teacher's exactly. With ``init`` too, the student ``init`` is
+distilled further (a run on a time-limited machine continues the last one).
 """
 
 from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Callable
 from dataclasses import asdict, replace
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -27,7 +35,9 @@ from cosmos_robotics.world_models.embedded.checkpoint import (
 from cosmos_robotics.world_models.embedded.config import CHUNK, ModelConfig, TrainConfig
 from cosmos_robotics.world_models.embedded.model import EmbeddedNet, to_model_images
 
-LOSS_WEIGHTS = {"frames": 1.0, "state": 0.5, "success": 0.2, "inverse": 1.0, "policy": 1.0}
+LOSS_WEIGHTS = {"frames": 1.0, "state": 0.5, "success": 0.2, "inverse": 1.0, "policy": 1.0, "teacher": 1.0}
+PER_FRAME = ("blocks", "decoder")  # EmbeddedNet children that run once per predicted frame: what a student replaces
+SHARED_SIZES = ("enc_channels", "hidden", "head_channels", "head_hidden")  # must equal the teacher's in a student
 
 
 class Batches:
@@ -66,14 +76,21 @@ def fit_normalization(model: EmbeddedNet, episodes: Episodes) -> None:
     model.delta_std.copy_(torch.from_numpy(deltas.std(0) + 1e-3))
 
 
+def _frame_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    return F.l1_loss(pred, target) + F.mse_loss(pred, target)
+
+
+def _decoded_targets(video: torch.Tensor, steps: torch.Tensor) -> torch.Tensor:
+    """The simulator's frames at ``steps`` (1-based into the chunk): ``[B, K, V, 3, H, W]``."""
+    return torch.gather(video, 1, steps[:, :, None, None, None, None].expand(-1, -1, *video.shape[2:]))
+
+
 def losses(model: EmbeddedNet, batch: dict[str, torch.Tensor], id_count: int) -> dict[str, torch.Tensor]:
     video = to_model_images(batch["video"])  # [B, 17, V, 3, H, W]
     steps = batch["steps"]
     out = model.forward_dynamics(video[:, 0], batch["state"], batch["chunk"], steps)
-    target = torch.gather(video, 1, steps[:, :, None, None, None, None].expand(-1, -1, *video.shape[2:]))
-    pred = out["frames"].float()
     result = {
-        "frames": F.l1_loss(pred, target) + F.mse_loss(pred, target),
+        "frames": _frame_loss(out["frames"].float(), _decoded_targets(video, steps)),
         "state": F.mse_loss(out["state"].float(), batch["deltas"] / model.delta_std),
         "success": F.binary_cross_entropy_with_logits(out["success"].float(), batch["success"]),
         "inverse": F.mse_loss(model.inverse_dynamics(video[:id_count]).float(), batch["chunk"][:id_count]),
@@ -85,11 +102,51 @@ def losses(model: EmbeddedNet, batch: dict[str, torch.Tensor], id_count: int) ->
     return result
 
 
-def fit_steps(episodes: Episodes, config: TrainConfig, model_config: ModelConfig, device: torch.device) -> int:
-    """Steps that fit ``time_budget_s``, timed on a throwaway model (the real run's random streams are untouched)."""
-    probe = EmbeddedNet(model_config).to(device)
-    data = Batches(episodes, device, config.seed + 1)
-    optim = torch.optim.AdamW(probe.parameters(), lr=config.lr)
+def distillation_losses(teacher: EmbeddedNet, student: EmbeddedNet, batch: dict[str, torch.Tensor],
+                        id_count: int) -> dict[str, torch.Tensor]:
+    """The student's frames against the simulator's and the teacher's (its other outputs are the teacher's)."""
+    video = to_model_images(batch["video"])
+    steps = batch["steps"]
+    args = (video[:, 0], batch["state"], batch["chunk"], steps)
+    with torch.no_grad():
+        taught = teacher.forward_dynamics(*args)["frames"].float()
+    pred = student.forward_dynamics(*args)["frames"].float()
+    return {"frames": _frame_loss(pred, _decoded_targets(video, steps)), "teacher": _frame_loss(pred, taught)}
+
+
+def student_of(teacher: EmbeddedNet, config: ModelConfig, start: EmbeddedNet | None = None) -> EmbeddedNet:
+    """A new model of ``config`` holding the teacher's weights, frozen, everywhere but its per-frame path; per-frame
+    tensors of the teacher's name and shape (e.g. a conv student's first FiLM block) are copied as its start, or all
+    of them from ``start``, a student of this teacher distilled further."""
+    different = {k: (getattr(config, k), getattr(teacher.config, k)) for k in SHARED_SIZES
+                 if getattr(config, k) != getattr(teacher.config, k)}
+    if different:
+        raise CosmosRoboticsError("a student shares everything but its FiLM blocks and decoder with its teacher: "
+                                  + ", ".join(f"{k} must be {t}, got {c}" for k, (c, t) in different.items()))
+    taught = teacher.state_dict()
+    source = taught
+    if start is not None:
+        source = start.state_dict()
+        drifted = [k for k, v in source.items() if k.split(".")[0] not in PER_FRAME and not torch.equal(v, taught[k])]
+        if drifted:
+            raise CosmosRoboticsError(f"expected --init to be a student of --teacher (equal weights outside "
+                                      f"{PER_FRAME}), got {len(drifted)} different tensors, e.g. {drifted[0]}")
+    student = EmbeddedNet(config)
+    own = student.state_dict()
+    student.load_state_dict({k: v for k, v in source.items() if k in own and v.shape == own[k].shape},
+                            strict=False)  # only per-frame tensors can be left out: the shared sizes are equal
+    for name, param in student.named_parameters():
+        param.requires_grad_(name.split(".")[0] in PER_FRAME)
+    return student
+
+
+StepLosses = Callable[[EmbeddedNet, dict, int], dict]
+
+
+def fit_steps(data: Batches, config: TrainConfig, probe: EmbeddedNet, step_losses: StepLosses) -> int:
+    """Steps that fit ``time_budget_s``, timed on a throwaway model and batch stream (the real run's are untouched)."""
+    device = data.device
+    optim = torch.optim.AdamW([p for p in probe.parameters() if p.requires_grad], lr=config.lr)
     id_count = max(1, int(round(config.batch_size * config.id_fraction)))
     timed = 10
     for i in range(timed + 3):
@@ -98,8 +155,8 @@ def fit_steps(episodes: Episodes, config: TrainConfig, model_config: ModelConfig
                 torch.cuda.synchronize()
             start = time.perf_counter()
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            total = sum(LOSS_WEIGHTS[k] * v for k, v in losses(probe, data.sample(config.batch_size,
-                                                                              config.decoded_steps), id_count).items())
+            parts = step_losses(probe, data.sample(config.batch_size, config.decoded_steps), id_count)
+        total = sum(LOSS_WEIGHTS[k] * v for k, v in parts.items())
         optim.zero_grad()
         total.backward()
         optim.step()
@@ -122,32 +179,50 @@ def training_device(device: str) -> torch.device:
     return resolved
 
 
+def _checkpoint(directory: str | Path) -> tuple[EmbeddedNet, dict]:
+    directory = DEFAULT_WEIGHTS if directory == "bundled" else Path(directory)
+    return load_checkpoint(directory), load_training_log(directory)
+
+
 def train(episodes: Episodes, config: TrainConfig, model_config: ModelConfig | None = None,
-          device: str | torch.device = "cpu", init: str | Path | None = None) -> tuple[EmbeddedNet, dict]:
-    """Train from scratch, or fine-tune the checkpoint ``init`` (a directory, or ``bundled`` for the shipped one):
-    its normalization is kept (its weights were learned on it), ``model_config`` must be its own or None, and its
-    training log goes under ``init`` in the new one. Returns the model (eval mode) and a log for the card."""
+          device: str | torch.device = "cpu", init: str | Path | None = None,
+          teacher: str | Path | None = None) -> tuple[EmbeddedNet, dict]:
+    """Train from scratch, fine-tune the checkpoint ``init``, or distil the checkpoint ``teacher`` into a student of
+    ``model_config`` (a directory, or ``bundled`` for the shipped one; ``init`` with ``teacher``: distil the student
+    ``init`` further). ``init`` keeps its normalization (its weights were learned on it) and ``model_config`` must be
+    its own or None. The training logs of ``init`` and ``teacher`` go under those keys in the new one. Returns the
+    model (eval mode) and a log for the card."""
     device = torch.device(device)
-    init_log = None
-    if init is not None:
-        directory = DEFAULT_WEIGHTS if init == "bundled" else Path(init)
-        init, init_log = load_checkpoint(directory), load_training_log(directory)
-    if init is not None and model_config not in (None, init.config):
-        raise CosmosRoboticsError(f"fine-tuning keeps the architecture: expected {init.config}, got {model_config}")
     torch.manual_seed(config.seed)
-    if init is None:
-        model_config = model_config or ModelConfig()
-        model = EmbeddedNet(model_config)
-        fit_normalization(model, episodes)
-    else:
+    parents: dict[str, dict] = {}
+    if init is not None:
+        init, parents["init"] = _checkpoint(init)
+        if model_config not in (None, init.config):
+            raise CosmosRoboticsError(f"--init keeps its architecture: expected {init.config}, got {model_config}")
         model_config = init.config
-        model = copy.deepcopy(init).float()
+    step_losses: StepLosses = losses
+    if teacher is not None:
+        teacher, parents["teacher"] = _checkpoint(teacher)
+        model_config = model_config or teacher.config
+        model = student_of(teacher, model_config, start=init)
+        teacher = teacher.to(device).requires_grad_(False)
+        step_losses = partial(distillation_losses, teacher)
+        new_probe = partial(student_of, teacher, model_config)
+    elif init is not None:
+        model, new_probe = copy.deepcopy(init).float(), partial(EmbeddedNet, model_config)
+    else:
+        model_config = model_config or ModelConfig()
+        model, new_probe = EmbeddedNet(model_config), partial(EmbeddedNet, model_config)
+        fit_normalization(model, episodes)
     model.to(device)
     data = Batches(episodes, device, config.seed)
     if config.time_budget_s > 0:
-        config = replace(config, steps=min(config.steps, fit_steps(episodes, config, model_config, device)),
-                         time_budget_s=0.0)
-    optim = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        probe = new_probe().to(device)
+        steps = fit_steps(Batches(episodes, device, config.seed + 1), config, probe, step_losses)
+        config = replace(config, steps=min(config.steps, steps), time_budget_s=0.0)
+        del probe
+    trained = [p for p in model.parameters() if p.requires_grad]
+    optim = torch.optim.AdamW(trained, lr=config.lr, weight_decay=config.weight_decay)
     # OneCycleLR divides by (pct_start * steps - 1): 20 steps at 5 % warm-up would divide by zero.
     warmup = 0.05 if abs(0.05 * config.steps - 1.0) > 1e-9 else 2.0 / config.steps
     sched = torch.optim.lr_scheduler.OneCycleLR(optim, config.lr, total_steps=config.steps, pct_start=warmup)
@@ -156,16 +231,16 @@ def train(episodes: Episodes, config: TrainConfig, model_config: ModelConfig | N
     history: list[dict] = []
     start = time.perf_counter()
     running: dict[str, float] = {}
-    bar = tqdm(range(config.steps), desc="training", unit="step")
+    bar = tqdm(range(config.steps), desc="distilling" if teacher is not None else "training", unit="step")
     model.train()
     for step in bar:
         batch = data.sample(config.batch_size, config.decoded_steps)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-            parts = losses(model, batch, id_count)
+            parts = step_losses(model, batch, id_count)
         total = sum(LOSS_WEIGHTS[k] * v for k, v in parts.items())
         optim.zero_grad(set_to_none=True)
         total.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(trained, 1.0)
         optim.step()
         sched.step()
         for k, v in parts.items():
@@ -182,6 +257,8 @@ def train(episodes: Episodes, config: TrainConfig, model_config: ModelConfig | N
            "train_seconds": round(time.perf_counter() - start, 1), "episodes": int(len(episodes.seeds)),
            "episode_seeds": [int(episodes.seeds.min()), int(episodes.seeds.max())],
            "parameters": sum(p.numel() for p in model.parameters()), "history": history}
-    if init_log is not None:
-        log["init"] = init_log
+    log.update(parents)
+    if teacher is not None:
+        log["trained_parameters"] = sum(p.numel() for p in trained)
+        log["trained_modules"] = list(PER_FRAME)
     return model, log

@@ -1,13 +1,15 @@
 """Training the embedded model from LeRobot v3 data recorded by ``cosmos-robotics sim record``: the loader gives the
 same arrays as the in-memory simulator for the same seeds without simulating anything itself (per-frame success
-comes from the recorded ``next.success``), ``train --data`` writes a checkpoint that loads, and datasets training
-cannot use are refused with typed errors (real MuJoCo, real lerobot, real training steps). Old datasets without
+comes from the recorded ``next.success``), ``train --data`` writes a checkpoint that loads, fine-tunes (``--init``)
+and distils (``--teacher``) keep what they start from, and datasets, configs and sources training cannot use are
+refused with typed errors (real MuJoCo, real lerobot, real training steps). Old datasets without
 ``next.success``, and success labels across a real success transition: tests/export/test_sim_record.py."""
 
 from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -15,8 +17,9 @@ import torch
 
 from cosmos_robotics.cli import main
 from cosmos_robotics.embodiments.droid import droid_contract_box
-from cosmos_robotics.errors import DatasetFormatError
+from cosmos_robotics.errors import CosmosRoboticsError, DatasetFormatError
 from cosmos_robotics.evaluation import psnr
+from cosmos_robotics.evaluation.protocol import training_ranges
 from cosmos_robotics.policies import make_policy
 from cosmos_robotics.training import data
 from cosmos_robotics.training.data import (
@@ -24,7 +27,9 @@ from cosmos_robotics.training.data import (
     load_recorded_episodes,
     simulate_episode,
 )
+from cosmos_robotics.training.embedded import PER_FRAME, student_of, train
 from cosmos_robotics.world_models.embedded.checkpoint import load_checkpoint
+from cosmos_robotics.world_models.embedded.config import TrainConfig
 
 POLICY, SEED, STEPS = "expert:contract=1", 11, 20  # 20 recorded frames = 19 actions + the frame after them
 LENGTH = STEPS - 1
@@ -117,14 +122,23 @@ def test_bad_datasets_raise_typed_errors(recorded, copy, tmp_path):
         load_recorded_episodes([copy], episode_length=LENGTH)
 
 
-def test_fine_tune_starts_from_the_given_weights_and_keeps_their_provenance(recorded, tmp_path, capsys):
+@pytest.fixture(scope="module")
+def base(recorded, tmp_path_factory):
+    """A one-step checkpoint of the shipped architecture: the start of a fine-tune, the teacher of a student."""
+    out = tmp_path_factory.mktemp("base")
+    assert main(["train", "--out", str(out), "--data", str(recorded), "--steps", "1", "--batch-size", "2",
+                 "--episode-length", str(LENGTH), "--seed", "3"]) == 0
+    return out
+
+
+COMMON = ["--steps", "1", "--batch-size", "2", "--episode-length", str(LENGTH)]
+
+
+def test_fine_tune_starts_from_the_given_weights_and_keeps_their_provenance(recorded, base, tmp_path, capsys):
     """``train --init DIR`` copies DIR's weights and normalization (a zero learning rate changes nothing) and keeps
     DIR's training log, so evaluation refuses the seeds of both runs."""
-    from cosmos_robotics.evaluation.protocol import training_ranges
-
-    base, tuned = tmp_path / "base", tmp_path / "tuned"
-    common = ["--data", str(recorded), "--steps", "1", "--batch-size", "2", "--episode-length", str(LENGTH)]
-    assert main(["train", "--out", str(base), *common, "--seed", "3"]) == 0
+    tuned = tmp_path / "tuned"
+    common = ["--data", str(recorded), *COMMON]
     assert main(["train", "--out", str(tuned), *common, "--seed", "4", "--lr", "0", "--weight-decay", "0",
                  "--init", str(base)]) == 0
     start, result = load_checkpoint(base).state_dict(), load_checkpoint(tuned).state_dict()
@@ -135,3 +149,68 @@ def test_fine_tune_starts_from_the_given_weights_and_keeps_their_provenance(reco
         ("wm", SEED, SEED + 1), ("wm (the run it was fine-tuned from)", SEED, SEED + 1)]
     assert main(["train", "--out", str(tmp_path / "bad"), *common, "--init", str(tmp_path / "nowhere")]) == 2
     assert "weights not found" in capsys.readouterr().err
+
+
+def test_a_distilled_student_is_its_teacher_but_for_the_trained_per_frame_path(recorded, base, tmp_path):
+    """``train --teacher DIR --model-config ...``: every tensor outside the FiLM blocks and the decoder is the
+    teacher's, unchanged by training (so ID, policy, state and success heads are the teacher's); the per-frame
+    tensors of the teacher's shape start as the teacher's and are trained; the teacher's seeds count as seen."""
+    student_dir = tmp_path / "student"
+    assert main(["train", "--out", str(student_dir), "--data", str(recorded), *COMMON, "--steps", "2", "--seed", "5",
+                 "--lr", "1e-2", "--teacher", str(base), "--model-config", '{"res_blocks": 1}']) == 0
+    teacher, student = load_checkpoint(base), load_checkpoint(student_dir)
+    assert student.config == replace(teacher.config, res_blocks=1)
+    taught, own = teacher.state_dict(), student.state_dict()
+    per_frame = [k for k in own if k.split(".")[0] in PER_FRAME]
+    assert per_frame and all(k.startswith(("blocks.0.", "decoder.")) for k in per_frame)
+    assert "blocks.1.film.weight" in taught and not any(k.startswith("blocks.1.") for k in own)
+    for key in own.keys() - set(per_frame):
+        assert torch.equal(own[key], taught[key]), f"{key} is not the teacher's"
+    params = dict(student.named_parameters())
+    changed = [k for k in per_frame if k in params and not torch.equal(own[k], taught[k])]
+    assert len(changed) > 0.8 * sum(k in params for k in per_frame), "the per-frame path was not trained"
+
+    log = json.loads((student_dir / "training.json").read_text())
+    assert log["teacher"] == json.loads((base / "training.json").read_text())
+    assert log["trained_modules"] == list(PER_FRAME)
+    assert log["trained_parameters"] == sum(params[k].numel() for k in per_frame if k in params) < log["parameters"]
+    assert all(np.isfinite(row["teacher"]) and np.isfinite(row["frames"]) for row in log["history"])
+    assert [r.source for r in training_ranges(student_dir / "training.json", "wm")] == ["wm", "wm (its teacher)"]
+
+    further = tmp_path / "further"  # --init with --teacher: the student continues where it stopped
+    assert main(["train", "--out", str(further), "--data", str(recorded), *COMMON, "--lr", "0", "--weight-decay", "0",
+                 "--teacher", str(base), "--init", str(student_dir)]) == 0
+    again = load_checkpoint(further).state_dict()
+    assert again.keys() == own.keys() and all(torch.equal(again[k], own[k]) for k in own)
+    log = json.loads((further / "training.json").read_text())
+    assert log["init"]["teacher"] == log["teacher"] and log["trained_parameters"] < log["parameters"]
+
+
+def test_a_separable_student_shares_and_freezes_everything_but_its_per_frame_path(base):
+    teacher = load_checkpoint(base)
+    student = student_of(teacher, replace(teacher.config, style="separable", dec_channels=(32, 16)))
+    taught = teacher.state_dict()
+    for name, tensor in student.state_dict().items():
+        if name.split(".")[0] not in PER_FRAME:
+            assert torch.equal(tensor, taught[name]), name
+    trainable = {name.split(".")[0] for name, p in student.named_parameters() if p.requires_grad}
+    assert trainable == set(PER_FRAME)
+
+
+def test_students_and_their_sources_are_checked_before_training(recorded, base, tmp_path, capsys):
+    out = tmp_path / "student"
+    common = ["train", "--out", str(out), "--data", str(recorded), *COMMON, "--teacher", str(base)]
+    assert main([*common, "--model-config", '{"hidden": 128, "head_channels": 32}']) == 2
+    err = capsys.readouterr().err
+    assert "hidden must be 256, got 128" in err and "head_channels must be 64, got 32" in err
+    assert main([*common, "--model-config", '{"decoder": [32, 16]}']) == 2
+    assert "expected a JSON object of ['enc_channels'" in capsys.readouterr().err
+    assert main([*common, "--model-config", '{"style": "tiny"}']) == 2
+    assert "style must be one of" in capsys.readouterr().err
+    assert main([*common, "--model-config", "[1, 2"]) == 2
+    assert "--model-config: expected a JSON object, got '[1, 2'" in capsys.readouterr().err
+    assert not out.exists()
+    # Continuing a student of another teacher: its per-frame path learned on other features.
+    with pytest.raises(CosmosRoboticsError, match="expected --init to be a student of --teacher"):
+        train(load_recorded_episodes([recorded], episode_length=LENGTH), TrainConfig(steps=1), init=base,
+              teacher="bundled")
