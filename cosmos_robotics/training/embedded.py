@@ -41,7 +41,8 @@ SHARED_SIZES = ("enc_channels", "hidden", "head_channels", "head_hidden")  # mus
 
 
 class Batches:
-    """Episodes on the training device; draws random windows with a seeded generator."""
+    """Episodes on the training device; draws random windows with a seeded generator on that device, so drawing a
+    batch never waits for the GPU (indices drawn on the host would each be a synchronising copy)."""
 
     def __init__(self, episodes: Episodes, device: torch.device, seed: int):
         self.images = torch.from_numpy(episodes.images).to(device)
@@ -52,14 +53,14 @@ class Batches:
         self.clone = torch.from_numpy(episodes.clone).to(device)
         self.episodes, self.windows = episodes.chunks.shape[:2]
         self.device = device
-        self.generator = torch.Generator(device="cpu").manual_seed(seed)
+        self.generator = torch.Generator(device=device).manual_seed(seed)
 
     def sample(self, batch: int, decoded_steps: int) -> dict[str, torch.Tensor]:
-        g = self.generator
-        e = torch.randint(self.episodes, (batch,), generator=g).to(self.device)
-        t = torch.randint(self.windows, (batch,), generator=g).to(self.device)
-        steps = torch.stack([torch.randperm(CHUNK, generator=g)[:decoded_steps] + 1 for _ in range(batch)])
-        steps = steps.to(self.device)
+        g, d = self.generator, self.device
+        e = torch.randint(self.episodes, (batch,), generator=g, device=d)
+        t = torch.randint(self.windows, (batch,), generator=g, device=d)
+        # distinct steps per sample: the first ``decoded_steps`` of a random permutation, all rows at once
+        steps = torch.rand(batch, CHUNK, generator=g, device=d).argsort(dim=1)[:, :decoded_steps] + 1
         span = t[:, None] + torch.arange(CHUNK + 1, device=self.device)  # [B, 17]
         return {
             "video": self.images[e[:, None], span],  # uint8 [B, 17, V, H, W, 3]
@@ -230,7 +231,7 @@ def train(episodes: Episodes, config: TrainConfig, model_config: ModelConfig | N
     id_count = max(1, int(round(config.batch_size * config.id_fraction)))
     history: list[dict] = []
     start = time.perf_counter()
-    running: dict[str, float] = {}
+    running: dict[str, torch.Tensor] = {}  # summed on the device: read back only when logged
     bar = tqdm(range(config.steps), desc="distilling" if teacher is not None else "training", unit="step")
     model.train()
     for step in bar:
@@ -244,11 +245,11 @@ def train(episodes: Episodes, config: TrainConfig, model_config: ModelConfig | N
         optim.step()
         sched.step()
         for k, v in parts.items():
-            running[k] = running.get(k, 0.0) + float(v.detach())
+            running[k] = running.get(k, 0.0) + v.detach().float()
         if (step + 1) % config.log_every == 0 or step + 1 == config.steps:
             n = config.log_every if (step + 1) % config.log_every == 0 else (step + 1) % config.log_every
             row = {"step": step + 1, "seconds": round(time.perf_counter() - start, 1),
-                   **{k: round(v / n, 5) for k, v in running.items()}}
+                   **{k: round(float(v) / n, 5) for k, v in running.items()}}
             history.append(row)
             bar.set_postfix({k: f"{v:.4f}" for k, v in row.items() if k not in ("step", "seconds")})
             running = {}

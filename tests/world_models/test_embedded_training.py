@@ -24,12 +24,13 @@ from cosmos_robotics.policies import make_policy
 from cosmos_robotics.training import data
 from cosmos_robotics.training.data import (
     LADDER,
+    Episodes,
     load_recorded_episodes,
     simulate_episode,
 )
-from cosmos_robotics.training.embedded import PER_FRAME, student_of, train
+from cosmos_robotics.training.embedded import PER_FRAME, Batches, student_of, train
 from cosmos_robotics.world_models.embedded.checkpoint import load_checkpoint
-from cosmos_robotics.world_models.embedded.config import TrainConfig
+from cosmos_robotics.world_models.embedded.config import CHUNK, TrainConfig
 
 POLICY, SEED, STEPS = "expert:contract=1", 11, 20  # 20 recorded frames = 19 actions + the frame after them
 LENGTH = STEPS - 1
@@ -49,6 +50,28 @@ def copy(recorded, tmp_path):
     target = tmp_path / "copy"
     shutil.copytree(recorded, target)
     return target
+
+
+def test_batches_draw_windows_of_one_episode_and_distinct_steps_reproducibly():
+    n, length, views = 3, 24, 2
+    frame = np.arange(n * (length + 1), dtype=np.uint8).reshape(n, length + 1, 1, 1, 1, 1)
+    windows = length + 1 - CHUNK
+    episodes = Episodes(
+        images=np.broadcast_to(frame, (n, length + 1, views, 4, 4, 3)).copy(),
+        states=np.zeros((n, length + 1, 14), np.float32), gripper=np.zeros((n, length), np.float32),
+        success=np.zeros((n, length + 1), bool), chunks=np.zeros((n, windows, CHUNK, 10), np.float32),
+        deltas=np.zeros((n, windows, CHUNK, 14), np.float32), clone=np.ones(n, bool), seeds=np.arange(n))
+    draws = [Batches(episodes, torch.device("cpu"), seed=4).sample(64, 5) for _ in range(2)]
+    for key in draws[0]:
+        assert torch.equal(draws[0][key], draws[1][key]), key  # the same seed draws the same batch
+    video, steps = draws[0]["video"], draws[0]["steps"]
+    assert steps.shape == (64, 5) and steps.min() >= 1 and steps.max() <= CHUNK
+    assert all(len(set(row.tolist())) == 5 for row in steps)  # no step decoded twice in a sample
+    ids = video[:, :, 0, 0, 0, 0].long()  # frame numbers: 17 consecutive frames of one episode per sample
+    assert torch.equal(ids - ids[:, :1], torch.arange(CHUNK + 1).expand(64, -1))
+    assert ((ids[:, 0] % (length + 1)) < windows).all() and len(set(ids[:, 0].tolist())) > 10
+    other = Batches(episodes, torch.device("cpu"), seed=5).sample(64, 5)
+    assert not torch.equal(other["steps"], steps)
 
 
 def test_ladder_specs_are_canonical_policy_names_and_contract_limits_motion():
