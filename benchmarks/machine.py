@@ -4,34 +4,19 @@ the AVX2 emulation variables, how idle the shared machine was) and the best-of-N
 from __future__ import annotations
 
 import os
-import platform
 import time
 from pathlib import Path
 
-REPORTED_FLAGS = ("avx2", "fma", "avx_vnni", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16")
 EMULATION_VARS = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "LP_NATIVE_VECTOR_WIDTH", "LP_NUM_THREADS")
-
-
-def _cpuinfo(field: str) -> str:
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-    except OSError:
-        return ""
-    return next((x.partition(":")[2].strip() for x in lines if x.startswith(field)), "")
 
 
 def cpu_report() -> dict:
     """Imports torch (for the ISA it dispatches to): call it outside timed sections."""
     import torch
 
-    from cosmos_robotics.world_models.embedded.runtime import native_bfloat16
+    from cosmos_robotics.world_models.embedded.runtime import cpu_features
 
-    flags = set(_cpuinfo("flags").split())
-    return {"model": _cpuinfo("model name") or platform.processor() or platform.machine(),
-            "flags": {f: f in flags for f in REPORTED_FLAGS},
-            "aten_cpu_capability": torch.backends.cpu.get_cpu_capability(),
-            "native_bfloat16_in_this_process": native_bfloat16(),
-            "emulation_env": {v: os.environ.get(v) for v in EMULATION_VARS},
+    return {**cpu_features(), "emulation_env": {v: os.environ.get(v) for v in EMULATION_VARS},
             "logical_cpus": os.cpu_count(), "torch_threads": torch.get_num_threads()}
 
 

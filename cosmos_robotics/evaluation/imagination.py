@@ -46,6 +46,7 @@ def compare_imagination(world_model: WorldModel, policy: Policy, seed: int, step
     fps = imagined.chunks[0].fps
     summary = {
         "seed": seed, "steps": steps, "policy": policy.name, "task": imagined.task,
+        "world_model": {"name": world_model.name, **world_model.runtime_info()},
         "success_predicted": imagined.is_success,
         "success_probability_final": None if probability is None else round(float(probability[-1]), 4),
         "success_simulator": simulated.is_success,

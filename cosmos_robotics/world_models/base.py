@@ -131,6 +131,11 @@ class WorldModel(ABC):
     def supports(self, embodiment: str, mode: ActionMode) -> bool:
         return True
 
+    def runtime_info(self) -> dict[str, Any]:
+        """How this backend runs on this machine (device, numeric path, CPU), for summaries beside its timings;
+        empty where the backend has nothing to say (a remote server times itself)."""
+        return {}
+
     def compose_frame(self, embodiment: str, views: dict[str, np.ndarray]) -> np.ndarray:
         """Camera views (``{camera: [..., H, W, 3]}``) -> the one image this backend conditions on; the adapter's
         layout (DROID: ``concat_view``) unless the backend has its own."""

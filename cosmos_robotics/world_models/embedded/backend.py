@@ -15,7 +15,8 @@ steps, guidance and the prompt do not change its output (it knows one task: SimD
 ``precision="auto"`` picks the fastest inference path that keeps today's quality on the CPU it finds
 (``runtime.choose_path``): bfloat16 where the CPU has it natively (AMX / AVX512-BF16; forward dynamics ~2.5x faster
 than float32, same quality metrics), float32 in channels-last layout elsewhere (AVX2-only CPUs: there bfloat16 is
-emulated and ~20x slower). ``inference_path`` names the choice; results carry it in ``extras``.
+emulated and ~20x slower). ``inference_path`` names the choice; results carry it in ``extras`` and
+``runtime_info()`` (what the demo summary shows) names it beside the CPU it was picked for.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -36,7 +38,7 @@ from cosmos_robotics.world_models.base import BackendOutput, WorldModel, WorldMo
 from cosmos_robotics.world_models.embedded.checkpoint import DEFAULT_WEIGHTS, load_checkpoint
 from cosmos_robotics.world_models.embedded.config import IMAGE_SIZE, STATE_DIM, VIEWS
 from cosmos_robotics.world_models.embedded.model import to_model_images, to_uint8
-from cosmos_robotics.world_models.embedded.runtime import choose_path, prepare
+from cosmos_robotics.world_models.embedded.runtime import choose_path, cpu_features, prepare
 
 LAYOUTS = ("stacked", "concat_view")
 
@@ -98,6 +100,10 @@ class EmbeddedWorldModel(WorldModel):
 
     def supports(self, embodiment: str, mode: ActionMode) -> bool:
         return embodiment in ("droid", "droid_lerobot")
+
+    def runtime_info(self) -> dict[str, Any]:
+        info = {"device": str(self.device), "inference_path": self.inference_path, "threads": torch.get_num_threads()}
+        return {**info, "cpu": cpu_features()} if self.device.type == "cpu" else info
 
     def compose_frame(self, embodiment: str, views: dict[str, np.ndarray]) -> np.ndarray:
         """The lossless ``stacked`` layout (the model's own views need no resizing)."""

@@ -17,7 +17,9 @@ ONNX Runtime are not used.
 from __future__ import annotations
 
 import os
+import platform
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
@@ -54,6 +56,27 @@ def native_bfloat16() -> bool:
     return (torch.cpu._is_avx512_bf16_supported()  # the CPU has it (also true with AMX)
             and torch.backends.cpu.get_cpu_capability() not in ("DEFAULT", "AVX2")  # ATen may use AVX-512
             and onednn_allows_bfloat16())
+
+
+REPORTED_FLAGS = ("avx2", "fma", "avx_vnni", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16")
+
+
+def _cpuinfo(field: str) -> str:
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return ""
+    return next((x.partition(":")[2].strip() for x in lines if x.startswith(field)), "")
+
+
+def cpu_features() -> dict:
+    """The CPU this process runs on, as a speed figure beside it needs naming: model, the vector / matrix flags that
+    decide the path, the ISA PyTorch dispatches to and whether bfloat16 is native here."""
+    flags = set(_cpuinfo("flags").split())
+    return {"model": _cpuinfo("model name") or platform.processor() or platform.machine(),
+            "flags": {f: f in flags for f in REPORTED_FLAGS},
+            "aten_cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "native_bfloat16_in_this_process": native_bfloat16()}
 
 
 def choose_path(precision: str, device: torch.device) -> InferencePath:
