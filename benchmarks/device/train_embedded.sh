@@ -7,7 +7,8 @@
 #     (fine-tune the shipped weights; they are evaluated beside the result, as `init`, in the same run)
 #   TEACHER=bundled EPISODES=896 bash benchmarks/device/train_embedded.sh 'mid={"style": "separable", ...}'
 #     (distil the shipped weights into cheaper FiLM blocks + decoder; the teacher is evaluated beside, as `init`;
-#     with INIT=<a carried student dir> too and the configs {}: distil that student further)
+#     with INIT=<a carried student dir, or a student file: NAME.student.safetensors> too and the configs {}:
+#     distil that student further; benchmarks/results/students/ holds the best one so far)
 # Writes $OUT/<name>.tgz (weights dir, training log, eval.json) and $OUT/run.log. Env: DEBS, WHEELS (folders of
 # the carried .deb / .whl files), EPISODES (512), BUDGET (training seconds per config, 240), EVAL_S (240),
 # INIT (weights to fine-tune: a directory or `bundled`), TEACHER (weights to distil), LR (peak learning rate,
@@ -23,6 +24,12 @@ exec > >(tee "$OUT/run.log") 2>&1
 python3 -c "import torch, mujoco, safetensors; print(torch.__version__, torch.cuda.get_device_name())" || exit 1
 [ $# -eq 0 ] && set -- 'default={}'
 names=(); for c in "$@"; do names+=("${c%%=*}"); done
+if [[ "$INIT" == *.safetensors ]]; then  # a student file (pack_student): rebuilt on its teacher first
+  python3 -c "import sys, pathlib; from cosmos_robotics.training.student_file import unpack_student
+unpack_student(sys.argv[1], sys.argv[2], pathlib.Path(sys.argv[3]))" "$INIT" "${TEACHER:?a student file needs TEACHER}" $W/start \
+    || exit 1
+  INIT=$W/start
+fi
 SECONDS=0
 python3 benchmarks/device/train_candidates.py --out $W --episodes "${EPISODES:-512}" --first-seed "${FIRST_SEED:-0}" \
   --workers 16 --device cuda \
@@ -52,4 +59,8 @@ print({k: m.get(k) for k in ('psnr_mean', 'ssim_mean', 'shuffle_psnr_drop_db', '
       m.get('success_detector', {}).get('accuracy'), [(p['replan'], p['success_rate']) for p in d.get('policy', [])])
 " || tail -5 $W/$n.eval.log
   (cd $W && tar czf "$OUT/$n.tgz" $(ls -d "$n" "$n.log" "$n.eval.json" "$n.eval.log" 2>/dev/null))  # init: no .log
+  if [ -n "$TEACHER" ] && [ "$n" != init ]; then  # the student alone, ~0.5 MB: what the next call continues from
+    python3 -c "import sys, pathlib; from cosmos_robotics.training.student_file import pack_student
+pack_student(sys.argv[1], sys.argv[2], pathlib.Path(sys.argv[3]))" $W/$n "$TEACHER" "$OUT/$n.student.safetensors"
+  fi
 done

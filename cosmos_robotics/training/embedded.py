@@ -130,8 +130,8 @@ def student_of(teacher: EmbeddedNet, config: ModelConfig, start: EmbeddedNet | N
         source = start.state_dict()
         drifted = [k for k, v in source.items() if k.split(".")[0] not in PER_FRAME and not torch.equal(v, taught[k])]
         if drifted:
-            raise CosmosRoboticsError(f"expected --init to be a student of --teacher (equal weights outside "
-                                      f"{PER_FRAME}), got {len(drifted)} different tensors, e.g. {drifted[0]}")
+            raise CosmosRoboticsError(f"expected a student of this teacher (--init with --teacher: equal weights "
+                                      f"outside {PER_FRAME}), got {len(drifted)} different tensors, e.g. {drifted[0]}")
     student = EmbeddedNet(config)
     own = student.state_dict()
     student.load_state_dict({k: v for k, v in source.items() if k in own and v.shape == own[k].shape},
@@ -180,8 +180,14 @@ def training_device(device: str) -> torch.device:
     return resolved
 
 
-def _checkpoint(directory: str | Path) -> tuple[EmbeddedNet, dict]:
-    directory = DEFAULT_WEIGHTS if directory == "bundled" else Path(directory)
+def checkpoint_dir(name: str | Path) -> Path:
+    """A checkpoint directory, or ``bundled``: the shipped weights."""
+    return DEFAULT_WEIGHTS if name == "bundled" else Path(name)
+
+
+def checkpoint_of(name: str | Path) -> tuple[EmbeddedNet, dict]:
+    """The model and training log of a checkpoint directory (or ``bundled``)."""
+    directory = checkpoint_dir(name)
     return load_checkpoint(directory), load_training_log(directory)
 
 
@@ -197,13 +203,13 @@ def train(episodes: Episodes, config: TrainConfig, model_config: ModelConfig | N
     torch.manual_seed(config.seed)
     parents: dict[str, dict] = {}
     if init is not None:
-        init, parents["init"] = _checkpoint(init)
+        init, parents["init"] = checkpoint_of(init)
         if model_config not in (None, init.config):
             raise CosmosRoboticsError(f"--init keeps its architecture: expected {init.config}, got {model_config}")
         model_config = init.config
     step_losses: StepLosses = losses
     if teacher is not None:
-        teacher, parents["teacher"] = _checkpoint(teacher)
+        teacher, parents["teacher"] = checkpoint_of(teacher)
         model_config = model_config or teacher.config
         model = student_of(teacher, model_config, start=init)
         teacher = teacher.to(device).requires_grad_(False)

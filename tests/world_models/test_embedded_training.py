@@ -14,6 +14,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
+from safetensors.torch import load_file
 
 from cosmos_robotics.cli import main
 from cosmos_robotics.embodiments.droid import droid_contract_box
@@ -29,7 +30,8 @@ from cosmos_robotics.training.data import (
     simulate_episode,
 )
 from cosmos_robotics.training.embedded import PER_FRAME, Batches, student_of, train
-from cosmos_robotics.world_models.embedded.checkpoint import load_checkpoint
+from cosmos_robotics.training.student_file import pack_student, unpack_student
+from cosmos_robotics.world_models.embedded.checkpoint import WEIGHTS_FILE, load_checkpoint
 from cosmos_robotics.world_models.embedded.config import CHUNK, TrainConfig
 
 POLICY, SEED, STEPS = "expert:contract=1", 11, 20  # 20 recorded frames = 19 actions + the frame after them
@@ -209,6 +211,29 @@ def test_a_distilled_student_is_its_teacher_but_for_the_trained_per_frame_path(r
     assert log["init"]["teacher"] == log["teacher"] and log["trained_parameters"] < log["parameters"]
 
 
+def test_a_student_file_keeps_only_the_per_frame_path_and_rebuilds_the_checkpoint_on_its_teacher(recorded, base,
+                                                                                                     tmp_path):
+    """What a GPU run hands back to the next: the per-frame tensors, config and log, bound to the teacher's digest;
+    unpacked on that teacher it is the checkpoint it came from, bit for bit; on another teacher it is refused."""
+    student_dir = tmp_path / "student"
+    assert main(["train", "--out", str(student_dir), "--data", str(recorded), *COMMON, "--lr", "1e-2",
+                 "--teacher", str(base), "--model-config", '{"res_blocks": 1}']) == 0
+    file = pack_student(student_dir, base, tmp_path / "student.safetensors")
+    assert file.stat().st_size < (student_dir / WEIGHTS_FILE).stat().st_size / 10
+    rebuilt = unpack_student(file, base, tmp_path / "rebuilt")
+    before, after = load_file(str(student_dir / WEIGHTS_FILE)), load_file(str(rebuilt / WEIGHTS_FILE))
+    assert before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)
+    for name in ("config.json", "training.json"):
+        assert json.loads((rebuilt / name).read_text()) == json.loads((student_dir / name).read_text())
+    with pytest.raises(CosmosRoboticsError, match="student of the teacher with weights sha256 [0-9a-f]{64}, got"):
+        unpack_student(file, "bundled", tmp_path / "elsewhere")
+    with pytest.raises(CosmosRoboticsError, match="expected a student of this teacher"):
+        pack_student(student_dir, "bundled", tmp_path / "wrong.safetensors")
+    with pytest.raises(CosmosRoboticsError, match="expected a student file written by pack_student"):
+        unpack_student(base / WEIGHTS_FILE, base, tmp_path / "plain")
+    assert not any((tmp_path / name).exists() for name in ("elsewhere", "wrong.safetensors", "plain"))
+
+
 def test_a_separable_student_shares_and_freezes_everything_but_its_per_frame_path(base):
     teacher = load_checkpoint(base)
     student = student_of(teacher, replace(teacher.config, style="separable", dec_channels=(32, 16)))
@@ -234,6 +259,6 @@ def test_students_and_their_sources_are_checked_before_training(recorded, base, 
     assert "--model-config: expected a JSON object, got '[1, 2'" in capsys.readouterr().err
     assert not out.exists()
     # Continuing a student of another teacher: its per-frame path learned on other features.
-    with pytest.raises(CosmosRoboticsError, match="expected --init to be a student of --teacher"):
+    with pytest.raises(CosmosRoboticsError, match="expected a student of this teacher"):
         train(load_recorded_episodes([recorded], episode_length=LENGTH), TrainConfig(steps=1), init=base,
               teacher="bundled")
