@@ -53,6 +53,8 @@ CANDIDATES = {
     "sep_mid": ModelConfig(style="separable", dec_channels=(32, 16)),
     "conv_r1_d32": ModelConfig(res_blocks=1, dec_channels=(32, 16)),
     "conv_r2_d24": ModelConfig(dec_channels=(24, 16)),
+    "conv_r1_d48": ModelConfig(res_blocks=1),  # the teacher's decoder: a student that starts as the teacher's parts
+    "conv_r2_d32": ModelConfig(dec_channels=(32, 16)),
 }
 
 
