@@ -31,6 +31,9 @@ _ONEDNN_ISAS = ("SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX512_CORE
                 "AVX512_CORE_BF16", "AVX10_1_512", "AVX512_CORE_FP16", "AVX10_1_512_AMX", "AVX512_CORE_AMX",
                 "AVX10_1_512_AMX_FP16", "AVX512_CORE_AMX_FP16", "AVX10_2_512", "AVX10_2_512_AMX_2")
 
+# /proc/cpuinfo flags a CPU figure is reported with: what decides the fast path here
+REPORTED_FLAGS = ("avx2", "fma", "avx_vnni", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16")
+
 
 @dataclass(frozen=True)
 class InferencePath:
@@ -56,9 +59,6 @@ def native_bfloat16() -> bool:
     return (torch.cpu._is_avx512_bf16_supported()  # the CPU has it (also true with AMX)
             and torch.backends.cpu.get_cpu_capability() not in ("DEFAULT", "AVX2")  # ATen may use AVX-512
             and onednn_allows_bfloat16())
-
-
-REPORTED_FLAGS = ("avx2", "fma", "avx_vnni", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16")
 
 
 def _cpuinfo(field: str) -> str:
