@@ -115,6 +115,20 @@ def distillation_losses(teacher: EmbeddedNet, student: EmbeddedNet, batch: dict[
     return {"frames": _frame_loss(pred, _decoded_targets(video, steps)), "teacher": _frame_loss(pred, taught)}
 
 
+def per_frame(name: str) -> bool:
+    """Whether the state-dict / parameter ``name`` is a student's own (under ``PER_FRAME``), not its teacher's."""
+    return name.split(".")[0] in PER_FRAME
+
+
+def check_student(teacher: EmbeddedNet, student: EmbeddedNet) -> None:
+    """Raise unless ``student`` holds ``teacher``'s weights everywhere outside its per-frame path."""
+    taught = teacher.state_dict()
+    drifted = [k for k, v in student.state_dict().items() if not per_frame(k) and not torch.equal(v, taught[k])]
+    if drifted:
+        raise CosmosRoboticsError(f"expected a student of this teacher (--init with --teacher: equal weights "
+                                  f"outside {PER_FRAME}), got {len(drifted)} different tensors, e.g. {drifted[0]}")
+
+
 def student_of(teacher: EmbeddedNet, config: ModelConfig, start: EmbeddedNet | None = None) -> EmbeddedNet:
     """A new model of ``config`` holding the teacher's weights, frozen, everywhere but its per-frame path; per-frame
     tensors of the teacher's name and shape (e.g. a conv student's first FiLM block) are copied as its start, or all
@@ -124,20 +138,15 @@ def student_of(teacher: EmbeddedNet, config: ModelConfig, start: EmbeddedNet | N
     if different:
         raise CosmosRoboticsError("a student shares everything but its FiLM blocks and decoder with its teacher: "
                                   + ", ".join(f"{k} must be {t}, got {c}" for k, (c, t) in different.items()))
-    taught = teacher.state_dict()
-    source = taught
     if start is not None:
-        source = start.state_dict()
-        drifted = [k for k, v in source.items() if k.split(".")[0] not in PER_FRAME and not torch.equal(v, taught[k])]
-        if drifted:
-            raise CosmosRoboticsError(f"expected a student of this teacher (--init with --teacher: equal weights "
-                                      f"outside {PER_FRAME}), got {len(drifted)} different tensors, e.g. {drifted[0]}")
+        check_student(teacher, start)
+    source = (start or teacher).state_dict()
     student = EmbeddedNet(config)
     own = student.state_dict()
     student.load_state_dict({k: v for k, v in source.items() if k in own and v.shape == own[k].shape},
                             strict=False)  # only per-frame tensors can be left out: the shared sizes are equal
     for name, param in student.named_parameters():
-        param.requires_grad_(name.split(".")[0] in PER_FRAME)
+        param.requires_grad_(per_frame(name))
     return student
 
 

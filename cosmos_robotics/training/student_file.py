@@ -14,7 +14,13 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from cosmos_robotics.errors import CosmosRoboticsError
-from cosmos_robotics.training.embedded import PER_FRAME, checkpoint_dir, checkpoint_of, student_of
+from cosmos_robotics.training.embedded import (
+    check_student,
+    checkpoint_dir,
+    checkpoint_of,
+    per_frame,
+    student_of,
+)
 from cosmos_robotics.world_models.embedded.checkpoint import WEIGHTS_FILE, save_checkpoint
 from cosmos_robotics.world_models.embedded.config import ModelConfig
 
@@ -27,9 +33,8 @@ def pack_student(checkpoint: str | Path, teacher: str | Path, out: Path) -> Path
     """The student checkpoint directory ``checkpoint`` of ``teacher`` (a directory or ``bundled``) as one file."""
     student, log = checkpoint_of(checkpoint)
     taught, _ = checkpoint_of(teacher)
-    student_of(taught, student.config, start=student)  # raises unless ``checkpoint`` is a student of ``teacher``
-    tensors = {k: v.detach().to(torch.float16).contiguous() for k, v in student.state_dict().items()
-               if k.split(".")[0] in PER_FRAME}
+    check_student(taught, student)
+    tensors = {k: v.detach().to(torch.float16).contiguous() for k, v in student.state_dict().items() if per_frame(k)}
     meta = {"model_config": student.config.to_json(), "training": json.dumps(log),
             "teacher_sha256": _weights_sha256(teacher)}
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -54,7 +59,7 @@ def unpack_student(file: str | Path, teacher: str | Path, out: Path) -> Path:
     taught, _ = checkpoint_of(teacher)
     student = student_of(taught, ModelConfig.from_json(meta["model_config"]))
     own = student.state_dict()
-    expected = {k for k in own if k.split(".")[0] in PER_FRAME}
+    expected = {k for k in own if per_frame(k)}
     if tensors.keys() != expected or any(v.shape != own[k].shape for k, v in tensors.items()):
         raise CosmosRoboticsError(f"{file}: expected the {len(expected)} per-frame tensors of its config, got "
                                   f"{len(tensors)} (missing {sorted(expected - tensors.keys())[:3]}, extra "
