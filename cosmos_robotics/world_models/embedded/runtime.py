@@ -10,8 +10,8 @@ Paths (all run the same weights; quality of each: ``benchmarks/results/embedded_
 * ``float32``: float32, default layout (GPUs).
 
 ``torch.compile`` (inductor) is measured too (``benchmarks/embedded_speed.py``) but not picked automatically: it
-compiles for 20-50 s on 2 cores, again for every new input shape; ``benchmarks/README.md`` also says why int8 and
-ONNX Runtime are not used.
+compiles for 20-50 s on 2 cores, again for every new input shape; ``benchmarks/README.md`` also says why int8,
+ONNX Runtime and OpenVINO are not used.
 """
 
 from __future__ import annotations
