@@ -38,6 +38,12 @@ python3 benchmarks/device/train_candidates.py --out $W --episodes "${EPISODES:-5
   | tr '\r' '\n' | grep -v '^ *$' | grep -v 'simulating:.*it/s\|simulating:.*ep/s' | tail -5
 echo "trained in ${SECONDS}s"
 for n in "${names[@]}"; do grep -o '"train_seconds.*' $W/$n.log; done
+if [ -n "$TEACHER" ]; then  # each student alone, ~0.5 MB, before the evaluation: kept even if the call ends in it
+  for n in "${names[@]}"; do
+    python3 -c "import sys, pathlib; from cosmos_robotics.training.student_file import pack_student
+pack_student(sys.argv[1], sys.argv[2], pathlib.Path(sys.argv[3]))" $W/$n "$TEACHER" "$OUT/$n.student.safetensors"
+  done
+fi
 START=${TEACHER:-$INIT}  # a continued student is compared with its teacher
 if [ -n "$START" ] && [ "${BASELINE:-1}" = 1 ]; then  # the starting weights, evaluated beside on the same seeds
   if [ "$START" = bundled ]; then cp -r cosmos_robotics/world_models/embedded/weights $W/init; else cp -r "$START" $W/init; fi
@@ -59,8 +65,4 @@ print({k: m.get(k) for k in ('psnr_mean', 'ssim_mean', 'shuffle_psnr_drop_db', '
       m.get('success_detector', {}).get('accuracy'), [(p['replan'], p['success_rate']) for p in d.get('policy', [])])
 " || tail -5 $W/$n.eval.log
   (cd $W && tar czf "$OUT/$n.tgz" $(ls -d "$n" "$n.log" "$n.eval.json" "$n.eval.log" 2>/dev/null))  # init: no .log
-  if [ -n "$TEACHER" ] && [ "$n" != init ]; then  # the student alone, ~0.5 MB: what the next call continues from
-    python3 -c "import sys, pathlib; from cosmos_robotics.training.student_file import pack_student
-pack_student(sys.argv[1], sys.argv[2], pathlib.Path(sys.argv[3]))" $W/$n "$TEACHER" "$OUT/$n.student.safetensors"
-  fi
 done
