@@ -55,10 +55,11 @@ def main() -> None:
     result: dict = {"threads": args.threads, "cpu": cpu_report(), "torch": torch.__version__,
                     "openvino": ov.get_version(), "idle_start": idleness()}
     example = inputs(1, torch.Generator().manual_seed(0))
+    plain = tuple(t.contiguous() for t in example)  # OpenVINO takes default-layout arrays
     fd = ForwardDynamics(prepare(load_checkpoint(DEFAULT_WEIGHTS), PATHS["float32"])).eval()
     start = time.perf_counter()
     with torch.no_grad():
-        converted = ov.convert_model(fd, example_input=tuple(t.contiguous() for t in example))
+        converted = ov.convert_model(fd, example_input=plain)
     core = ov.Core()
     compiled = core.compile_model(converted, "CPU", {
         "INFERENCE_PRECISION_HINT": "f32", "INFERENCE_NUM_THREADS": args.threads, "NUM_STREAMS": 1,
@@ -66,7 +67,7 @@ def main() -> None:
     result["convert_and_compile_s"] = round(time.perf_counter() - start, 1)
     result["openvino_cpu_capabilities"] = core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")
     request = compiled.create_infer_request()
-    arrays = [t.contiguous().numpy() for t in example]
+    arrays = [t.numpy() for t in plain]
     auto = prepare(load_checkpoint(DEFAULT_WEIGHTS), PATHS["float32_channels_last"])
     with torch.inference_mode():
         reference = auto.forward_dynamics(*example)["frames"].numpy()

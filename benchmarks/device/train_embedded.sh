@@ -40,6 +40,7 @@ echo "trained in ${SECONDS}s"
 for n in "${names[@]}"; do grep -o '"train_seconds.*' $W/$n.log; done
 if [ -n "$TEACHER" ]; then  # each student alone, ~0.5 MB, before the evaluation: kept even if the call ends in it
   for n in "${names[@]}"; do
+    [ -f $W/$n/model.safetensors ] || continue  # its training failed: the log says why
     python3 -c "import sys, pathlib; from cosmos_robotics.training.student_file import pack_student
 pack_student(sys.argv[1], sys.argv[2], pathlib.Path(sys.argv[3]))" $W/$n "$TEACHER" "$OUT/$n.student.safetensors"
   done
